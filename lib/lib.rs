@@ -1,0 +1,16 @@
+//! phasekit: machine learning on statistical-mechanics data.
+//!
+//! Every algorithm lives in this library; the binaries in `bins/` only parse
+//! arguments, call into it and report. Stages talk through Parquet files
+//! (see `schemas/`) and ONNX models.
+
+pub mod cli;
+pub mod contract;
+pub mod error;
+pub mod inspect;
+pub mod io;
+pub mod meta;
+pub mod nn;
+pub mod runtime;
+
+pub use error::InputError;

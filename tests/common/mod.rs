@@ -1,0 +1,204 @@
+//! Helpers shared by the integration tests: example files of every kind,
+//! running the real binaries, the project's Python venv.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use phasekit::contract::TableWriter;
+use phasekit::io::SinkOptions;
+use phasekit::meta::{Bounds, FileMeta, Grid, Kind, Provenance};
+use serde_json::json;
+
+pub fn bin(name: &str) -> PathBuf {
+    match name {
+        "pk-inspect" => PathBuf::from(env!("CARGO_BIN_EXE_pk-inspect")),
+        other => {
+            // Binaries live beside each other in the target folder.
+            let inspect = PathBuf::from(env!("CARGO_BIN_EXE_pk-inspect"));
+            inspect.with_file_name(other)
+        }
+    }
+}
+
+pub fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(bin(name))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// The venv's Python (made by `make test`).
+pub fn python() -> PathBuf {
+    let p = std::env::var("PHASEKIT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "the interop tests need the project venv at {}: run them through `make test`",
+        p.display()
+    );
+    p
+}
+
+pub fn provenance() -> Provenance {
+    Provenance {
+        tool: "test".into(),
+        version: "0".into(),
+        args: vec![],
+        seed: Some(1),
+        inputs: vec![],
+    }
+}
+
+pub fn bounds_th() -> Bounds {
+    let mut b = Bounds::new();
+    b.insert("T".into(), [1.0, 5.0]);
+    b.insert("h".into(), [-2.0, 2.0]);
+    b
+}
+
+pub fn grid_th(gh: usize, gw: usize) -> Grid {
+    Grid {
+        params: vec!["T".into(), "h".into()],
+        bounds: bounds_th(),
+        shape: [gh, gw],
+        sigma: 0.02,
+    }
+}
+
+pub fn meta(kind: Kind) -> FileMeta {
+    let m = FileMeta::new(
+        kind,
+        vec!["T".into(), "h".into()],
+        bounds_th(),
+        json!({"system": "ising", "L": 4, "J": 1.0}),
+        provenance(),
+    );
+    match kind {
+        Kind::Microstates => m.with("state_shape", [4, 4]),
+        Kind::Bundles => m
+            .with("k_neib", 3)
+            .with("k_bundle", 2)
+            .with("grid", grid_th(3, 2)),
+        Kind::Posteriors | Kind::Thermo => m.with("grid", grid_th(3, 2)),
+        _ => m,
+    }
+}
+
+/// A small deterministic pseudo-random stream for test data.
+pub struct Lcg(pub u64);
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 11
+    }
+    pub fn unit(&mut self) -> f64 {
+        self.next() as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Write `rows` rows of a microstates file with `l`×`l` states.
+pub fn write_microstates(path: &Path, rows: u64, l: usize, first_id: u64) -> anyhow::Result<u64> {
+    let m = meta(Kind::Microstates).with("state_shape", [l, l]);
+    let mut w = TableWriter::create(
+        path,
+        &m,
+        &["energy", "magnetization"],
+        &SinkOptions::default(),
+    )?;
+    let (id, t, h, st, e, mg) = (
+        w.col("id")?,
+        w.col("T")?,
+        w.col("h")?,
+        w.col("state")?,
+        w.col("energy")?,
+        w.col("magnetization")?,
+    );
+    let mut state = vec![0i8; l * l];
+    for i in first_id..first_id + rows {
+        let mut rng = Lcg(i * 7919 + 1);
+        for s in state.iter_mut() {
+            *s = if rng.next() & 1 == 1 { 1 } else { -1 };
+        }
+        w.u64(id, i);
+        w.f64(t, 1.0 + 4.0 * rng.unit());
+        w.f64(h, -2.0 + 4.0 * rng.unit());
+        w.list_i8(st, &state);
+        w.f64(e, -1.0);
+        w.f64(
+            mg,
+            state.iter().map(|&s| s as f64).sum::<f64>() / (l * l) as f64,
+        );
+        w.end_row()?;
+    }
+    w.finish()
+}
+
+/// Write a small valid file of `kind` at `path`.
+pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
+    if kind == Kind::Microstates {
+        return write_microstates(path, 10, 4, 0);
+    }
+    let m = meta(kind);
+    let mut w = TableWriter::create(path, &m, &[], &SinkOptions::default())?;
+    let splits = ["train", "test"];
+    for i in 0..6u64 {
+        let split = splits[(i % 2) as usize];
+        match kind {
+            Kind::Bundles => {
+                w.u64(w.col("bundle_id")?, i);
+                w.str(w.col("split")?, split);
+                w.f64(w.col("T")?, 1.0 + i as f64 * 0.5);
+                w.f64(w.col("h")?, 0.1 * i as f64);
+                w.list_u64(w.col("members")?, &[i, (i + 2) % 6, (i + 4) % 6]);
+            }
+            Kind::Posteriors => {
+                w.u64(w.col("bundle_id")?, i);
+                w.str(w.col("split")?, split);
+                w.f64(w.col("T")?, 1.0 + i as f64 * 0.5);
+                w.f64(w.col("h")?, 0.1 * i as f64);
+                let mut p = [0f32; 6];
+                p[i as usize] = 1.0;
+                w.list_f32(w.col("posterior")?, &p);
+            }
+            Kind::Thermo => {
+                for c in [
+                    "T",
+                    "h",
+                    "log_z",
+                    "grad_T",
+                    "grad_h",
+                    "fisher_T_T",
+                    "fisher_T_h",
+                    "fisher_h_h",
+                ] {
+                    w.f64(w.col(c)?, i as f64);
+                }
+            }
+            Kind::Trainlog => {
+                w.u64(w.col("step")?, i);
+                w.str(w.col("split")?, split);
+                w.f64(w.col("loss")?, 1.0 / (1.0 + i as f64));
+            }
+            Kind::Estimates => {
+                w.f64(w.col("T")?, 2.0);
+                w.f64(w.col("h")?, 0.0);
+                w.str(w.col("quantity")?, "free_energy");
+                w.f64(w.col("value")?, -2.1);
+                w.f64(w.col("std_error")?, 0.01);
+                w.u64(w.col("n_samples")?, 1000);
+            }
+            Kind::Microstates => unreachable!(),
+        }
+        w.end_row()?;
+    }
+    w.finish()
+}
