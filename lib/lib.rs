@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod contract;
 pub mod error;
+pub mod exact;
 pub mod inspect;
 pub mod io;
 pub mod meta;

@@ -1,0 +1,4 @@
+//! Exact references every sampler is validated against.
+
+pub mod ising;
+pub mod jet;
