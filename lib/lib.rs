@@ -13,5 +13,6 @@ pub mod io;
 pub mod meta;
 pub mod nn;
 pub mod runtime;
+pub mod sim;
 
 pub use error::InputError;

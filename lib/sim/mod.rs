@@ -1,0 +1,4 @@
+//! Samplers of statistical-mechanics systems.
+
+pub mod ising;
+pub mod rng;
