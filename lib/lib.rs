@@ -11,7 +11,9 @@ pub mod exact;
 pub mod inspect;
 pub mod io;
 pub mod meta;
+pub mod generate;
 pub mod nn;
+pub mod plot;
 pub mod runtime;
 pub mod sim;
 

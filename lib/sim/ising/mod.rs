@@ -12,5 +12,6 @@ pub mod kernel;
 pub mod lattice;
 
 
+pub use chain::{run_chain, Algorithm, ChainSpec, Init, Record};
 pub use kernel::Isa;
 pub use lattice::Lattice;

@@ -1,0 +1,3 @@
+//! Pictures people would rather look at than read: PNG figures.
+
+pub mod mosaic;
