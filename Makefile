@@ -24,7 +24,9 @@ export PHASEKIT_HOME   := $(CURDIR)
 export PHASEKIT_PYTHON := $(CURDIR)/$(VENV)/bin/python
 BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
-.PHONY: all setup venv build test demo lint clean
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: all setup venv build test demo lint clean bench bench-ising
 
 all: build
 
@@ -52,10 +54,25 @@ build:
 test: setup venv
 	$(CARGO) test $(CARGO_FLAGS) --no-fail-fast
 
+$(BENCH_STAMP): benches/python-requirements.txt $(VENV_STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r benches/python-requirements.txt
+	touch $@
+
+## bench: every benchmark, each beside its baseline
+bench: bench-ising
+
+## bench-ising: flips/ns at L=128, T=2.5, h=0.3, single- and all-thread, beside numba
+bench-ising: $(BENCH_STAMP)
+	numba=$$($(VENV)/bin/python benches/ising_numba.py 300 | tail -n 1)
+	NUMBA_FLIPS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench ising
+
+## demo: what exists of the pipeline so far, into out/demo/
 demo: setup build
 	mkdir -p out/demo
-	$(BIN)/pk-inspect --help >/dev/null
-	@echo "demo: nothing to run yet"
+	$(BIN)/gen-ising --n 4000 --L 32 --T 1:5 --h=-2:2 --sweeps 1000 --seed 1 \
+	  -o out/demo/ising.parquet --preview out/demo/ising-mosaic.png
+	$(BIN)/pk-inspect out/demo/ising.parquet
+	@echo "demo: wrote out/demo/ising.parquet and out/demo/ising-mosaic.png"
 
 lint:
 	$(CARGO) fmt --check

@@ -23,14 +23,22 @@ struct Rows {
 
 fn read(path: &Path) -> Rows {
     let ds = contract::open(path, Kind::Microstates).unwrap();
-    let mut r = Rows { id: vec![], t: vec![], h: vec![], energy: vec![], magnetization: vec![], states: vec![] };
+    let mut r = Rows {
+        id: vec![],
+        t: vec![],
+        h: vec![],
+        energy: vec![],
+        magnetization: vec![],
+        states: vec![],
+    };
     for b in ds.batches(None, 8192).unwrap() {
         let b = b.unwrap();
         r.id.extend_from_slice(col_u64(&b, "id").unwrap());
         r.t.extend_from_slice(col_f64(&b, "T").unwrap());
         r.h.extend_from_slice(col_f64(&b, "h").unwrap());
         r.energy.extend_from_slice(col_f64(&b, "energy").unwrap());
-        r.magnetization.extend_from_slice(col_f64(&b, "magnetization").unwrap());
+        r.magnetization
+            .extend_from_slice(col_f64(&b, "magnetization").unwrap());
         r.states.extend_from_slice(list_i8(&b, "state").unwrap().0);
     }
     r
@@ -48,7 +56,10 @@ fn gen(dir: &Path, name: &str, args: &[&str]) -> Rows {
 
 /// Mean over chains and its standard error from the chain means.
 fn chain_mean(values: &[f64], per_chain: usize) -> (f64, f64) {
-    let means: Vec<f64> = values.chunks(per_chain).map(|c| c.iter().sum::<f64>() / c.len() as f64).collect();
+    let means: Vec<f64> = values
+        .chunks(per_chain)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
     let k = means.len() as f64;
     let m = means.iter().sum::<f64>() / k;
     let var = means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (k - 1.0);
@@ -81,7 +92,9 @@ const ALGORITHMS: [&str; 3] = ["metropolis", "glauber", "sw"];
 
 fn within(what: &str, got: f64, se: f64, exact: f64, report: &mut Vec<String>) -> bool {
     let z = (got - exact) / se;
-    report.push(format!("{what}: measured {got:.5} ± {se:.5}, exact {exact:.5}, {z:+.2} σ"));
+    report.push(format!(
+        "{what}: measured {got:.5} ± {se:.5}, exact {exact:.5}, {z:+.2} σ"
+    ));
     z.abs() <= 4.0
 }
 
@@ -95,24 +108,63 @@ fn zero_field_energy_and_heat_capacity_match_kaufman() {
         for &t in &[1.5, critical_temperature(1.0), 3.0] {
             let exact = kaufman(l, l, t, 1.0);
             for alg in ALGORITHMS {
-                let (burn, thin) = if alg == "sw" { ("200", "2") } else { ("2000", "10") };
+                let (burn, thin) = if alg == "sw" {
+                    ("200", "2")
+                } else {
+                    ("2000", "10")
+                };
                 let n = (chains * per_chain).to_string();
                 let rows = gen(
                     dir.path(),
                     &format!("{alg}-{l}-{t}.parquet"),
-                    &["--n", &n, "--L", &l.to_string(), "--T", &t.to_string(), "--h", "0",
-                      "--algorithm", alg, "--per-chain", &per_chain.to_string(), "--burn-in", burn,
-                      "--thin", thin, "--sweeps", burn, "--seed", "11"],
+                    &[
+                        "--n",
+                        &n,
+                        "--L",
+                        &l.to_string(),
+                        "--T",
+                        &t.to_string(),
+                        "--h",
+                        "0",
+                        "--algorithm",
+                        alg,
+                        "--per-chain",
+                        &per_chain.to_string(),
+                        "--burn-in",
+                        burn,
+                        "--thin",
+                        thin,
+                        "--sweeps",
+                        burn,
+                        "--seed",
+                        "11",
+                    ],
                 );
                 let (e, se) = chain_mean(&rows.energy, per_chain);
-                ok &= within(&format!("L={l} T={t:.3} {alg:<10} u"), e, se, exact.energy, &mut report);
+                ok &= within(
+                    &format!("L={l} T={t:.3} {alg:<10} u"),
+                    e,
+                    se,
+                    exact.energy,
+                    &mut report,
+                );
                 let (c, sc) = heat_capacity(&rows.energy, per_chain, (l * l) as f64, t);
-                ok &= within(&format!("L={l} T={t:.3} {alg:<10} c"), c, sc, exact.heat_capacity, &mut report);
+                ok &= within(
+                    &format!("L={l} T={t:.3} {alg:<10} c"),
+                    c,
+                    sc,
+                    exact.heat_capacity,
+                    &mut report,
+                );
             }
         }
     }
     eprintln!("{}", report.join("\n"));
-    assert!(ok, "some estimates are more than 4 standard errors off:\n{}", report.join("\n"));
+    assert!(
+        ok,
+        "some estimates are more than 4 standard errors off:\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
@@ -129,22 +181,62 @@ fn field_energy_and_magnetization_match_transfer_matrix() {
                 let rows = gen(
                     dir.path(),
                     &format!("{alg}-{l}-{t}-{h}.parquet"),
-                    &["--n", &n, "--L", &l.to_string(), "--T", &t.to_string(), &format!("--h={h}"),
-                      "--algorithm", alg, "--per-chain", &per_chain.to_string(), "--burn-in", "500",
-                      "--thin", "5", "--sweeps", "500", "--seed", "5"],
+                    &[
+                        "--n",
+                        &n,
+                        "--L",
+                        &l.to_string(),
+                        "--T",
+                        &t.to_string(),
+                        &format!("--h={h}"),
+                        "--algorithm",
+                        alg,
+                        "--per-chain",
+                        &per_chain.to_string(),
+                        "--burn-in",
+                        "500",
+                        "--thin",
+                        "5",
+                        "--sweeps",
+                        "500",
+                        "--seed",
+                        "5",
+                    ],
                 );
                 let (e, se) = chain_mean(&rows.energy, per_chain);
-                ok &= within(&format!("L={l} T={t} h={h:+} {alg:<10} u"), e, se, exact.energy, &mut report);
+                ok &= within(
+                    &format!("L={l} T={t} h={h:+} {alg:<10} u"),
+                    e,
+                    se,
+                    exact.energy,
+                    &mut report,
+                );
                 let (m, sm) = chain_mean(&rows.magnetization, per_chain);
-                ok &= within(&format!("L={l} T={t} h={h:+} {alg:<10} m"), m, sm, exact.magnetization, &mut report);
+                ok &= within(
+                    &format!("L={l} T={t} h={h:+} {alg:<10} m"),
+                    m,
+                    sm,
+                    exact.magnetization,
+                    &mut report,
+                );
                 let abs: Vec<f64> = rows.magnetization.iter().map(|x| x.abs()).collect();
                 let (ma, sa) = chain_mean(&abs, per_chain);
-                ok &= within(&format!("L={l} T={t} h={h:+} {alg:<10} |m|"), ma, sa, exact.abs_magnetization, &mut report);
+                ok &= within(
+                    &format!("L={l} T={t} h={h:+} {alg:<10} |m|"),
+                    ma,
+                    sa,
+                    exact.abs_magnetization,
+                    &mut report,
+                );
             }
         }
     }
     eprintln!("{}", report.join("\n"));
-    assert!(ok, "some estimates are more than 4 standard errors off:\n{}", report.join("\n"));
+    assert!(
+        ok,
+        "some estimates are more than 4 standard errors off:\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
@@ -157,23 +249,55 @@ fn cold_samples_are_not_stuck() {
     let rows = gen(
         dir.path(),
         "cold.parquet",
-        &["--n", &(chains * per_chain).to_string(), "--L", "32", "--T", "1.5", "--h", "0", "--algorithm", "sw",
-          "--per-chain", &per_chain.to_string(), "--thin", "2", "--sweeps", "100", "--seed", "2"],
+        &[
+            "--n",
+            &(chains * per_chain).to_string(),
+            "--L",
+            "32",
+            "--T",
+            "1.5",
+            "--h",
+            "0",
+            "--algorithm",
+            "sw",
+            "--per-chain",
+            &per_chain.to_string(),
+            "--thin",
+            "2",
+            "--sweeps",
+            "100",
+            "--seed",
+            "2",
+        ],
     );
     let exact = kaufman(32, 32, 1.5, 1.0);
     let (e, se) = chain_mean(&rows.energy, per_chain);
     let mut report = Vec::new();
-    assert!(within("L=32 T=1.5 sw u", e, se, exact.energy, &mut report), "{report:?}");
+    assert!(
+        within("L=32 T=1.5 sw u", e, se, exact.energy, &mut report),
+        "{report:?}"
+    );
     let up = rows.magnetization.iter().filter(|&&m| m > 0.5).count();
     let down = rows.magnetization.iter().filter(|&&m| m < -0.5).count();
-    assert_eq!(up + down, rows.magnetization.len(), "every cold sample is ordered (no stripes)");
-    assert!(up > rows.magnetization.len() / 5 && down > rows.magnetization.len() / 5, "{up} up, {down} down");
+    assert_eq!(
+        up + down,
+        rows.magnetization.len(),
+        "every cold sample is ordered (no stripes)"
+    );
+    assert!(
+        up > rows.magnetization.len() / 5 && down > rows.magnetization.len() / 5,
+        "{up} up, {down} down"
+    );
 }
 
 #[test]
 fn stored_observables_match_the_stored_states() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = gen(dir.path(), "o.parquet", &["--n", "20", "--L", "6", "--sweeps", "5", "--seed", "4"]);
+    let rows = gen(
+        dir.path(),
+        "o.parquet",
+        &["--n", "20", "--L", "6", "--sweeps", "5", "--seed", "4"],
+    );
     let (l, n) = (6usize, 36usize);
     for r in 0..20 {
         let s = &rows.states[r * n..(r + 1) * n];
@@ -195,12 +319,29 @@ fn stored_observables_match_the_stored_states() {
 #[test]
 fn same_seed_same_bytes_whatever_threads_and_shards_concatenate() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--n", "120", "--L", "8", "--sweeps", "30", "--per-chain", "4", "--thin", "3", "--seed", "9"];
+    let args = [
+        "--n",
+        "120",
+        "--L",
+        "8",
+        "--sweeps",
+        "30",
+        "--per-chain",
+        "4",
+        "--thin",
+        "3",
+        "--seed",
+        "9",
+    ];
     for (sub, threads) in [("a", "1"), ("b", "2")] {
         std::fs::create_dir(dir.path().join(sub)).unwrap();
         let mut a: Vec<&str> = args.to_vec();
         a.extend(["-o", "d.parquet", "--threads", threads, "-q"]);
-        let o = std::process::Command::new(bin("gen-ising")).args(&a).current_dir(dir.path().join(sub)).output().unwrap();
+        let o = std::process::Command::new(bin("gen-ising"))
+            .args(&a)
+            .current_dir(dir.path().join(sub))
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let a = std::fs::read(dir.path().join("a/d.parquet")).unwrap();
@@ -211,8 +352,17 @@ fn same_seed_same_bytes_whatever_threads_and_shards_concatenate() {
     let parts = dir.path().join("parts");
     for i in 0..3 {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        a.extend(["--shard".into(), format!("{i}/3"), "-o".into(), parts.to_str().unwrap().into(), "-q".into()]);
-        let o = run("gen-ising", &a.iter().map(String::as_str).collect::<Vec<_>>());
+        a.extend([
+            "--shard".into(),
+            format!("{i}/3"),
+            "-o".into(),
+            parts.to_str().unwrap().into(),
+            "-q".into(),
+        ]);
+        let o = run(
+            "gen-ising",
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let sharded = read(&parts);
@@ -227,7 +377,20 @@ fn same_seed_same_bytes_whatever_threads_and_shards_concatenate() {
 fn preview_is_a_png() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("m.png");
-    gen(dir.path(), "p.parquet", &["--n", "10", "--L", "8", "--sweeps", "5", "--preview", png.to_str().unwrap()]);
+    gen(
+        dir.path(),
+        "p.parquet",
+        &[
+            "--n",
+            "10",
+            "--L",
+            "8",
+            "--sweeps",
+            "5",
+            "--preview",
+            png.to_str().unwrap(),
+        ],
+    );
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
 }
@@ -257,16 +420,46 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
         let r = run("gen-ising", &args);
         let err = stderr(&r);
         assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(err.contains(flag), "{extra:?}: error should name {flag}: {err}");
+        assert!(
+            err.contains(flag),
+            "{extra:?}: error should name {flag}: {err}"
+        );
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!out.exists(), "{extra:?} left an output file");
     }
     // odd L is fine for the cluster algorithm
-    let r = run("gen-ising", &["--n", "4", "--L", "7", "--sweeps", "3", "--algorithm", "sw", "-o", o, "-q"]);
+    let r = run(
+        "gen-ising",
+        &[
+            "--n",
+            "4",
+            "--L",
+            "7",
+            "--sweeps",
+            "3",
+            "--algorithm",
+            "sw",
+            "-o",
+            o,
+            "-q",
+        ],
+    );
     assert!(r.status.success(), "{}", stderr(&r));
     std::fs::remove_file(&out).unwrap();
     // unwritable output path
-    let r = run("gen-ising", &["--n", "4", "--L", "8", "--sweeps", "3", "-o", "/nonexistent/dir/x.parquet"]);
+    let r = run(
+        "gen-ising",
+        &[
+            "--n",
+            "4",
+            "--L",
+            "8",
+            "--sweeps",
+            "3",
+            "-o",
+            "/nonexistent/dir/x.parquet",
+        ],
+    );
     assert_eq!(r.status.code(), Some(2));
     assert!(stderr(&r).contains("/nonexistent/dir/x.parquet"));
 }

@@ -56,7 +56,10 @@ pub fn kaufman(m: usize, n: usize, t: f64, j: f64) -> ZeroField {
     }
     let mx = ln_z1.v.max(ln_z3.v);
     let sum = (ln_z1 - mx).exp() * (p1 + 1.0) + (ln_z3 - mx).exp() * (p3 + 1.0);
-    let ln_z = Jet::constant(0.5f64.ln()) + two_k.sinh().scale(2.0).ln().scale(big_n / 2.0) + sum.ln() + mx;
+    let ln_z = Jet::constant(0.5f64.ln())
+        + two_k.sinh().scale(2.0).ln().scale(big_n / 2.0)
+        + sum.ln()
+        + mx;
     // K = J/T: ⟨E⟩ = −J d lnZ/dK; C = K² d² lnZ/dK² (per site after /N)
     let energy = -j * ln_z.d1 / big_n;
     let heat_capacity = k.v * k.v * ln_z.d2 / big_n;
@@ -86,7 +89,14 @@ pub struct WithField {
     pub magnetization_sq: f64,
 }
 
-fn summarise(n_sites: usize, t: f64, ln_scale: f64, w: &[f64], we: &[f64], we2: &[f64]) -> WithField {
+fn summarise(
+    n_sites: usize,
+    t: f64,
+    ln_scale: f64,
+    w: &[f64],
+    we: &[f64],
+    we2: &[f64],
+) -> WithField {
     // w, we, we2 indexed by (M + N)/2
     let n = n_sites as f64;
     let z: f64 = w.iter().sum();
@@ -115,7 +125,13 @@ pub fn brute_force(lx: usize, ly: usize, t: f64, h: f64, j: f64) -> WithField {
     assert!(n <= 24, "brute force is for tiny lattices");
     let beta = 1.0 / t;
     let energy_of = |c: u32| -> (f64, i64) {
-        let s = |x: usize, y: usize| if c >> (y * lx + x) & 1 == 1 { 1.0 } else { -1.0 };
+        let s = |x: usize, y: usize| {
+            if c >> (y * lx + x) & 1 == 1 {
+                1.0
+            } else {
+                -1.0
+            }
+        };
         let mut e = 0.0;
         let mut m = 0i64;
         for y in 0..ly {
@@ -279,12 +295,30 @@ mod tests {
 
     #[test]
     fn kaufman_matches_enumeration() {
-        for &(m, n) in &[(2usize, 2usize), (3, 3), (4, 4), (2, 4), (4, 2), (3, 4), (4, 5)] {
+        for &(m, n) in &[
+            (2usize, 2usize),
+            (3, 3),
+            (4, 4),
+            (2, 4),
+            (4, 2),
+            (3, 4),
+            (4, 5),
+        ] {
             for &t in &[0.8, 1.5, 2.269, 3.0, 10.0] {
                 let k = kaufman(m, n, t, 1.0);
                 let b = brute_force(n, m, t, 0.0, 1.0);
-                assert!(close(k.ln_z, b.ln_z, 1e-12), "{m}x{n} T={t}: lnZ {} vs {}", k.ln_z, b.ln_z);
-                assert!(close(k.energy, b.energy, 1e-10), "{m}x{n} T={t}: u {} vs {}", k.energy, b.energy);
+                assert!(
+                    close(k.ln_z, b.ln_z, 1e-12),
+                    "{m}x{n} T={t}: lnZ {} vs {}",
+                    k.ln_z,
+                    b.ln_z
+                );
+                assert!(
+                    close(k.energy, b.energy, 1e-10),
+                    "{m}x{n} T={t}: u {} vs {}",
+                    k.energy,
+                    b.energy
+                );
                 assert!(
                     close(k.heat_capacity, b.heat_capacity, 1e-8),
                     "{m}x{n} T={t}: c {} vs {}",
@@ -300,7 +334,11 @@ mod tests {
         let t = 1.0 / 0.4406868;
         let k = kaufman(16, 16, t, 1.0);
         assert!((k.energy - -1.4530649).abs() < 5e-7, "u = {}", k.energy);
-        assert!((k.free_energy - -2.1153262).abs() < 5e-7, "f = {}", k.free_energy);
+        assert!(
+            (k.free_energy - -2.1153262).abs() < 5e-7,
+            "f = {}",
+            k.free_energy
+        );
         assert!((k.entropy - 0.2918498).abs() < 5e-7, "s = {}", k.entropy);
     }
 
@@ -309,14 +347,23 @@ mod tests {
         // L = 256 at low T: no overflow, ground-state energy −2, and the entropy
         // of the two ground states, ln 2 / N (excitations add ~20 e^−20 ≈ 4e−8).
         let cold = kaufman(256, 256, 0.4, 1.0);
-        assert!(cold.ln_z.is_finite() && (cold.energy + 2.0).abs() < 1e-6, "{cold:?}");
-        assert!((cold.entropy - 2f64.ln() / 65536.0).abs() < 1e-7, "{cold:?}");
+        assert!(
+            cold.ln_z.is_finite() && (cold.energy + 2.0).abs() < 1e-6,
+            "{cold:?}"
+        );
+        assert!(
+            (cold.entropy - 2f64.ln() / 65536.0).abs() < 1e-7,
+            "{cold:?}"
+        );
         // high T: free energy → −T ln 2 − J²/T... entropy → ln 2
         let hot = kaufman(256, 256, 1000.0, 1.0);
         assert!((hot.entropy - 2f64.ln()).abs() < 1e-5, "{hot:?}");
         // near T_c the heat capacity of a big lattice is large and finite
         let crit = kaufman(256, 256, critical_temperature(1.0), 1.0);
-        assert!(crit.heat_capacity.is_finite() && crit.heat_capacity > 2.0, "{crit:?}");
+        assert!(
+            crit.heat_capacity.is_finite() && crit.heat_capacity > 2.0,
+            "{crit:?}"
+        );
         // thermodynamic limit of u at T_c is −√2
         assert!((crit.energy + 2f64.sqrt()).abs() < 2e-2, "{crit:?}");
     }
@@ -347,7 +394,12 @@ mod tests {
             for &t in &[1.5, 2.269, 3.0] {
                 let a = transfer(l, t, 0.0, 1.0);
                 let k = kaufman(l, l, t, 1.0);
-                assert!(close(a.ln_z, k.ln_z, 1e-11), "L={l} T={t}: {} vs {}", a.ln_z, k.ln_z);
+                assert!(
+                    close(a.ln_z, k.ln_z, 1e-11),
+                    "L={l} T={t}: {} vs {}",
+                    a.ln_z,
+                    k.ln_z
+                );
                 assert!(close(a.energy, k.energy, 1e-10));
                 assert!(close(a.heat_capacity, k.heat_capacity, 1e-8));
                 assert!(a.magnetization.abs() < 1e-12);

@@ -13,12 +13,20 @@ pub struct Jet {
 
 impl Jet {
     pub const fn constant(v: f64) -> Jet {
-        Jet { v, d1: 0.0, d2: 0.0 }
+        Jet {
+            v,
+            d1: 0.0,
+            d2: 0.0,
+        }
     }
 
     /// The independent variable itself at `v`.
     pub const fn variable(v: f64) -> Jet {
-        Jet { v, d1: 1.0, d2: 0.0 }
+        Jet {
+            v,
+            d1: 1.0,
+            d2: 0.0,
+        }
     }
 
     /// Apply f with f(v), f'(v), f''(v) (chain rule to second order).
@@ -79,28 +87,44 @@ impl Jet {
     }
 
     pub fn scale(self, k: f64) -> Jet {
-        Jet { v: self.v * k, d1: self.d1 * k, d2: self.d2 * k }
+        Jet {
+            v: self.v * k,
+            d1: self.d1 * k,
+            d2: self.d2 * k,
+        }
     }
 }
 
 impl Add for Jet {
     type Output = Jet;
     fn add(self, o: Jet) -> Jet {
-        Jet { v: self.v + o.v, d1: self.d1 + o.d1, d2: self.d2 + o.d2 }
+        Jet {
+            v: self.v + o.v,
+            d1: self.d1 + o.d1,
+            d2: self.d2 + o.d2,
+        }
     }
 }
 
 impl Sub for Jet {
     type Output = Jet;
     fn sub(self, o: Jet) -> Jet {
-        Jet { v: self.v - o.v, d1: self.d1 - o.d1, d2: self.d2 - o.d2 }
+        Jet {
+            v: self.v - o.v,
+            d1: self.d1 - o.d1,
+            d2: self.d2 - o.d2,
+        }
     }
 }
 
 impl Neg for Jet {
     type Output = Jet;
     fn neg(self) -> Jet {
-        Jet { v: -self.v, d1: -self.d1, d2: -self.d2 }
+        Jet {
+            v: -self.v,
+            d1: -self.d1,
+            d2: -self.d2,
+        }
     }
 }
 
@@ -125,20 +149,29 @@ impl Div for Jet {
 impl Add<f64> for Jet {
     type Output = Jet;
     fn add(self, o: f64) -> Jet {
-        Jet { v: self.v + o, ..self }
+        Jet {
+            v: self.v + o,
+            ..self
+        }
     }
 }
 
 impl Sub<f64> for Jet {
     type Output = Jet;
     fn sub(self, o: f64) -> Jet {
-        Jet { v: self.v - o, ..self }
+        Jet {
+            v: self.v - o,
+            ..self
+        }
     }
 }
 
 /// ln(Σ s_i exp(a_i)) for terms with signs s_i = ±1, whose sum is positive.
 pub fn log_sum_exp_signed(terms: &[(f64, Jet)]) -> Jet {
-    let m = terms.iter().map(|(_, a)| a.v).fold(f64::NEG_INFINITY, f64::max);
+    let m = terms
+        .iter()
+        .map(|(_, a)| a.v)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut sum = Jet::constant(0.0);
     for (s, a) in terms {
         sum = sum + (*a - m).exp().scale(*s);
@@ -157,8 +190,16 @@ mod tests {
         let fm = f(Jet::constant(x - h)).v;
         let d1 = (fp - fm) / (2.0 * h);
         let d2 = (fp - 2.0 * j.v + fm) / (h * h);
-        assert!((j.d1 - d1).abs() < 1e-6 * (1.0 + d1.abs()), "d1 {} vs {d1}", j.d1);
-        assert!((j.d2 - d2).abs() < 1e-4 * (1.0 + d2.abs()), "d2 {} vs {d2}", j.d2);
+        assert!(
+            (j.d1 - d1).abs() < 1e-6 * (1.0 + d1.abs()),
+            "d1 {} vs {d1}",
+            j.d1
+        );
+        assert!(
+            (j.d2 - d2).abs() < 1e-4 * (1.0 + d2.abs()),
+            "d2 {} vs {d2}",
+            j.d2
+        );
     }
 
     #[test]
@@ -169,6 +210,9 @@ mod tests {
         check(|x| x.scale(3.0).ln_2cosh(), -1.2);
         check(|x| x.scale(3.0).ln_2sinh_abs(), -0.8);
         check(|x| x.tanh().ln() + x.scale(2.0), 0.5);
-        check(|x| log_sum_exp_signed(&[(1.0, x.scale(2.0)), (-1.0, x), (1.0, x.exp())]), 0.4);
+        check(
+            |x| log_sum_exp_signed(&[(1.0, x.scale(2.0)), (-1.0, x), (1.0, x.exp())]),
+            0.4,
+        );
     }
 }

@@ -55,7 +55,11 @@ impl IsingJob {
             bail_input!("--L: {} is odd; the checkerboard {:?} update needs an even L (or use --algorithm sw)", self.l, self.algorithm);
         }
         if self.t[0] <= 0.0 {
-            bail_input!("--T: temperatures must be positive, got {}:{}", self.t[0], self.t[1]);
+            bail_input!(
+                "--T: temperatures must be positive, got {}:{}",
+                self.t[0],
+                self.t[1]
+            );
         }
         if !self.j.is_finite() || self.j == 0.0 {
             bail_input!("--J: must be a non-zero finite coupling");
@@ -66,8 +70,12 @@ impl IsingJob {
         if self.sweeps == 0 {
             bail_input!("--sweeps: must be at least 1");
         }
-        if self.per_chain == 0 || self.n % self.per_chain != 0 {
-            bail_input!("--per-chain: {} does not divide --n {}", self.per_chain, self.n);
+        if self.per_chain == 0 || !self.n.is_multiple_of(self.per_chain) {
+            bail_input!(
+                "--per-chain: {} does not divide --n {}",
+                self.per_chain,
+                self.n
+            );
         }
         if self.per_chain > 1 && self.thin == 0 {
             bail_input!("--thin: must be at least 1 when --per-chain > 1");
@@ -97,8 +105,14 @@ impl IsingJob {
             "n_total": self.n,
             "rng": "chacha8 per chain (seed, chain id) -> 16 xoshiro128++ lanes",
         });
-        FileMeta::new(Kind::Microstates, vec!["T".into(), "h".into()], bounds, model, Provenance::from_env("gen-ising", Some(seed)))
-            .with("state_shape", [self.l, self.l])
+        FileMeta::new(
+            Kind::Microstates,
+            vec!["T".into(), "h".into()],
+            bounds,
+            model,
+            Provenance::from_env("gen-ising", Some(seed)),
+        )
+        .with("state_shape", [self.l, self.l])
     }
 
     /// Generate the dataset (this shard of it) at `out`.
@@ -106,8 +120,14 @@ impl IsingJob {
         self.validate()?;
         let path = output_path(out, self.shard)?;
         let meta = self.meta(common.seed);
-        let mut writer = TableWriter::create(&path, &meta, &["energy", "magnetization"], &SinkOptions::default())?;
-        let cols = ["id", "T", "h", "state", "energy", "magnetization"].map(|c| writer.col(c).expect("schema column"));
+        let mut writer = TableWriter::create(
+            &path,
+            &meta,
+            &["energy", "magnetization"],
+            &SinkOptions::default(),
+        )?;
+        let cols = ["id", "T", "h", "state", "energy", "magnetization"]
+            .map(|c| writer.col(c).expect("schema column"));
 
         let chains = chain_range(self.n / self.per_chain, self.shard);
         let rows_here = (chains.end - chains.start) * self.per_chain;
@@ -151,7 +171,10 @@ impl IsingJob {
                     writer.f64(cols[4], r.energy);
                     writer.f64(cols[5], r.magnetization);
                     writer.end_row()?;
-                    if preview.is_some() && (id - chains.start * self.per_chain) % preview_every == 0 && tiles.len() < 64 {
+                    if preview.is_some()
+                        && (id - chains.start * self.per_chain).is_multiple_of(preview_every)
+                        && tiles.len() < 64
+                    {
                         tiles.push((t, r.state));
                     }
                 }
@@ -165,11 +188,24 @@ impl IsingJob {
         if let Some(p) = preview {
             // coldest first, so the picture reads as a walk through the phase diagram
             tiles.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let t: Vec<Tile> = tiles.iter().map(|(_, v)| Tile { values: v, h: self.l, w: self.l }).collect();
+            let t: Vec<Tile> = tiles
+                .iter()
+                .map(|(_, v)| Tile {
+                    values: v,
+                    h: self.l,
+                    w: self.l,
+                })
+                .collect();
             write_mosaic(p, &t, 8, false)?;
         }
         let sweeps_per_chain = self.burn_in() + self.thin * (self.per_chain as usize - 1);
-        let flips = (chains.end - chains.start) as f64 * sweeps_per_chain as f64 * (self.l * self.l) as f64;
-        Ok(Summary { path, rows, flips_per_ns: flips / secs / 1e9, isa })
+        let flips =
+            (chains.end - chains.start) as f64 * sweeps_per_chain as f64 * (self.l * self.l) as f64;
+        Ok(Summary {
+            path,
+            rows,
+            flips_per_ns: flips / secs / 1e9,
+            isa,
+        })
     }
 }

@@ -22,8 +22,14 @@ impl std::str::FromStr for Shard {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let (i, n) = s.split_once('/').ok_or("expected i/n, e.g. 0/4")?;
-        let index: usize = i.trim().parse().map_err(|_| "i in i/n must be a whole number")?;
-        let count: usize = n.trim().parse().map_err(|_| "n in i/n must be a whole number")?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| "i in i/n must be a whole number")?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| "n in i/n must be a whole number")?;
         if count == 0 || index >= count {
             return Err(format!("need 0 <= i < n, got {index}/{count}"));
         }
@@ -51,10 +57,14 @@ pub fn output_path(out: &Path, shard: Option<Shard>) -> Result<PathBuf> {
         None => Ok(out.to_path_buf()),
         Some(Shard { index, count }) => {
             if out.extension().is_some_and(|e| e == "parquet") {
-                bail_input!("-o {}: with --shard, -o names a dataset folder, not a .parquet file", out.display());
+                bail_input!(
+                    "-o {}: with --shard, -o names a dataset folder, not a .parquet file",
+                    out.display()
+                );
             }
-            std::fs::create_dir_all(out)
-                .map_err(|e| crate::input_error!("-o {}: cannot create dataset folder ({e})", out.display()))?;
+            std::fs::create_dir_all(out).map_err(|e| {
+                crate::input_error!("-o {}: cannot create dataset folder ({e})", out.display())
+            })?;
             Ok(out.join(format!("part-{index:05}-of-{count:05}.parquet")))
         }
     }
@@ -100,6 +110,9 @@ mod tests {
         }
         assert!("3/3".parse::<Shard>().is_err());
         assert!("1/0".parse::<Shard>().is_err());
-        assert_eq!("2/5".parse::<Shard>().unwrap(), Shard { index: 2, count: 5 });
+        assert_eq!(
+            "2/5".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 5 }
+        );
     }
 }

@@ -16,8 +16,17 @@ pub struct Tile<'a> {
 
 /// Write tiles in a grid of `cols` columns, each scaled up to at least 64
 /// pixels on its longer side, with 2-pixel gaps.
-pub fn write_mosaic(path: &Path, tiles: &[Tile<'_>], cols: usize, dark_positive: bool) -> Result<()> {
-    anyhow::ensure!(!tiles.is_empty(), "{}: no configurations to draw", path.display());
+pub fn write_mosaic(
+    path: &Path,
+    tiles: &[Tile<'_>],
+    cols: usize,
+    dark_positive: bool,
+) -> Result<()> {
+    anyhow::ensure!(
+        !tiles.is_empty(),
+        "{}: no configurations to draw",
+        path.display()
+    );
     let (th, tw) = (tiles[0].h, tiles[0].w);
     let scale = (64 / th.max(tw)).max(1);
     let (ph, pw) = (th * scale, tw * scale);
@@ -40,11 +49,18 @@ pub fn write_mosaic(path: &Path, tiles: &[Tile<'_>], cols: usize, dark_positive:
     }
     let mut file = AtomicFile::create(path)?;
     {
-        let mut enc = png::Encoder::new(std::io::BufWriter::new(file.file()), width as u32, height as u32);
+        let mut enc = png::Encoder::new(
+            std::io::BufWriter::new(file.file()),
+            width as u32,
+            height as u32,
+        );
         enc.set_color(png::ColorType::Grayscale);
         enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().with_context(|| format!("{}: writing PNG", path.display()))?;
-        w.write_image_data(&img).with_context(|| format!("{}: writing PNG", path.display()))?;
+        let mut w = enc
+            .write_header()
+            .with_context(|| format!("{}: writing PNG", path.display()))?;
+        w.write_image_data(&img)
+            .with_context(|| format!("{}: writing PNG", path.display()))?;
     }
     file.commit()
 }

@@ -83,7 +83,11 @@ pub struct LaneStream {
 
 impl LaneStream {
     pub fn new(lanes: Lanes) -> Self {
-        LaneStream { lanes, buf: [0; LANES], pos: LANES }
+        LaneStream {
+            lanes,
+            buf: [0; LANES],
+            pos: LANES,
+        }
     }
 
     #[inline]
@@ -122,7 +126,9 @@ mod tests {
     #[test]
     fn xoshiro128pp_reference_values() {
         // Reference: xoshiro128++ from state (1, 2, 3, 4) (Blackman & Vigna's C code).
-        let mut lanes = Lanes { s: [[1; LANES], [2; LANES], [3; LANES], [4; LANES]] };
+        let mut lanes = Lanes {
+            s: [[1; LANES], [2; LANES], [3; LANES], [4; LANES]],
+        };
         let first: Vec<u32> = (0..3).map(|_| lanes.next16()[5]).collect();
         assert_eq!(first, vec![641, 1573767, 3222811527]);
     }
@@ -151,7 +157,11 @@ mod tests {
         let n = 100_000;
         let mut sum = 0.0;
         for _ in 0..n {
-            sum += lanes.next16().iter().map(|&u| u as f64 / 4294967296.0).sum::<f64>();
+            sum += lanes
+                .next16()
+                .iter()
+                .map(|&u| u as f64 / 4294967296.0)
+                .sum::<f64>();
         }
         let mean = sum / (n * LANES) as f64;
         // standard error of the mean of 1.6M uniforms: 0.2887/sqrt(1.6e6) = 2.3e-4

@@ -65,7 +65,8 @@ fn observables(spins: &[i8], l: usize, j: f64, h: f64) -> (f64, f64) {
     for i in 0..l {
         for jj in 0..l {
             let s = spins[i * l + jj] as i64;
-            bonds += s * (spins[i * l + (jj + 1) % l] as i64 + spins[((i + 1) % l) * l + jj] as i64);
+            bonds +=
+                s * (spins[i * l + (jj + 1) % l] as i64 + spins[((i + 1) % l) * l + jj] as i64);
             m += s;
         }
     }
@@ -95,7 +96,11 @@ pub fn run_chain(spec: &ChainSpec, rng: &mut ChaCha8Rng, isa: Isa) -> Vec<Record
     let mut out = Vec::with_capacity(spec.records);
     let record = |spins: &[i8]| {
         let (energy, magnetization) = observables(spins, l, spec.j, spec.h);
-        Record { state: spins.to_vec(), energy, magnetization }
+        Record {
+            state: spins.to_vec(),
+            energy,
+            magnetization,
+        }
     };
     let segments = (0..spec.records).map(|k| if k == 0 { spec.burn_in } else { spec.thin });
     if spec.algorithm.is_checkerboard() {

@@ -18,7 +18,11 @@ pub struct SwendsenWang {
 impl SwendsenWang {
     pub fn new(l: usize) -> Self {
         let n = l * l + 1;
-        SwendsenWang { l, parent: vec![0; n], value: vec![0; n] }
+        SwendsenWang {
+            l,
+            parent: vec![0; n],
+            value: vec![0; n],
+        }
     }
 
     #[inline]
@@ -44,7 +48,15 @@ impl SwendsenWang {
     }
 
     /// `n` Swendsen–Wang updates of the row-major spins.
-    pub fn sweeps(&mut self, spins: &mut [i8], beta: f64, j: f64, h: f64, rng: &mut LaneStream, n: usize) {
+    pub fn sweeps(
+        &mut self,
+        spins: &mut [i8],
+        beta: f64,
+        j: f64,
+        h: f64,
+        rng: &mut LaneStream,
+        n: usize,
+    ) {
         let l = self.l;
         let sites = l * l;
         let ghost = sites as u32;
@@ -68,16 +80,20 @@ impl SwendsenWang {
                 }
             }
             if h != 0.0 {
-                for a in 0..sites {
-                    if spins[a] == g && rng.next_u32() <= field {
+                for (a, &s) in spins.iter().enumerate() {
+                    if s == g && rng.next_u32() <= field {
                         self.union(a as u32, ghost);
                     }
                 }
             }
             // new cluster values, drawn in order of each cluster's first site
             self.value.iter_mut().for_each(|v| *v = 0);
-            let ghost_root = if h != 0.0 { Some(self.find(ghost)) } else { None };
-            for a in 0..sites {
+            let ghost_root = if h != 0.0 {
+                Some(self.find(ghost))
+            } else {
+                None
+            };
+            for (a, spin) in spins.iter_mut().enumerate() {
                 let r = self.find(a as u32) as usize;
                 if self.value[r] == 0 {
                     self.value[r] = if Some(r as u32) == ghost_root {
@@ -88,7 +104,7 @@ impl SwendsenWang {
                         -1
                     };
                 }
-                spins[a] = self.value[r];
+                *spin = self.value[r];
             }
         }
     }

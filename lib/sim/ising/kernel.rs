@@ -98,7 +98,11 @@ pub struct Sweeper {
 
 impl Sweeper {
     pub fn new(l: usize, isa: Isa) -> Sweeper {
-        Sweeper { isa, idx: vec![0; Lattice::padded_len(l)], side: vec![0; l / 2] }
+        Sweeper {
+            isa,
+            idx: vec![0; Lattice::padded_len(l)],
+            side: vec![0; l / 2],
+        }
     }
 
     /// `n` full sweeps (both colours) with flip thresholds `table`.
@@ -190,22 +194,43 @@ mod x86 {
     use super::*;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
-    pub(super) unsafe fn sweeps_avx512(sw: &mut Sweeper, lat: &mut Lattice, table: &Table, lanes: &mut Lanes, n: usize) {
-        sweeps_generic(sw, lat, table, lanes, n, |i, s, t, r| unsafe { flip_pass_avx512(i, s, t, r) })
+    pub(super) unsafe fn sweeps_avx512(
+        sw: &mut Sweeper,
+        lat: &mut Lattice,
+        table: &Table,
+        lanes: &mut Lanes,
+        n: usize,
+    ) {
+        sweeps_generic(sw, lat, table, lanes, n, |i, s, t, r| unsafe {
+            flip_pass_avx512(i, s, t, r)
+        })
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn sweeps_avx2(sw: &mut Sweeper, lat: &mut Lattice, table: &Table, lanes: &mut Lanes, n: usize) {
-        sweeps_generic(sw, lat, table, lanes, n, |i, s, t, r| unsafe { flip_pass_avx2(i, s, t, r) })
+    pub(super) unsafe fn sweeps_avx2(
+        sw: &mut Sweeper,
+        lat: &mut Lattice,
+        table: &Table,
+        lanes: &mut Lanes,
+        n: usize,
+    ) {
+        sweeps_generic(sw, lat, table, lanes, n, |i, s, t, r| unsafe {
+            flip_pass_avx2(i, s, t, r)
+        })
     }
 
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
     unsafe fn flip_pass_avx512(idx: &[u8], spins: &mut [i8], table: &Table, lanes: &mut Lanes) {
-        debug_assert!(idx.len() >= spins.len() && spins.len() % LANES == 0);
+        debug_assert!(idx.len() >= spins.len() && spins.len().is_multiple_of(LANES));
         let tbl = _mm512_loadu_si512(table.as_ptr().cast());
         let ld = |w: &[u32; LANES]| _mm512_loadu_si512(w.as_ptr().cast());
-        let (mut s0, mut s1, mut s2, mut s3) = (ld(&lanes.s[0]), ld(&lanes.s[1]), ld(&lanes.s[2]), ld(&lanes.s[3]));
+        let (mut s0, mut s1, mut s2, mut s3) = (
+            ld(&lanes.s[0]),
+            ld(&lanes.s[1]),
+            ld(&lanes.s[2]),
+            ld(&lanes.s[3]),
+        );
         let zero = _mm_setzero_si128();
         for c in 0..spins.len() / LANES {
             // xoshiro128++ on 16 lanes
@@ -240,7 +265,7 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn flip_pass_avx2(idx: &[u8], spins: &mut [i8], table: &Table, lanes: &mut Lanes) {
-        debug_assert!(idx.len() >= spins.len() && spins.len() % LANES == 0);
+        debug_assert!(idx.len() >= spins.len() && spins.len().is_multiple_of(LANES));
         let ld = |w: &[u32; LANES], h: usize| _mm256_loadu_si256(w.as_ptr().add(8 * h).cast());
         let t_lo = _mm256_loadu_si256(table.as_ptr().cast());
         let t_hi = _mm256_loadu_si256(table.as_ptr().add(8).cast());
@@ -248,8 +273,20 @@ mod x86 {
         // bit l of the 16-bit accept mask selects byte l
         let spread = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         let bits = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-        let mut st = [[ld(&lanes.s[0], 0), ld(&lanes.s[1], 0), ld(&lanes.s[2], 0), ld(&lanes.s[3], 0)],
-                      [ld(&lanes.s[0], 1), ld(&lanes.s[1], 1), ld(&lanes.s[2], 1), ld(&lanes.s[3], 1)]];
+        let mut st = [
+            [
+                ld(&lanes.s[0], 0),
+                ld(&lanes.s[1], 0),
+                ld(&lanes.s[2], 0),
+                ld(&lanes.s[3], 0),
+            ],
+            [
+                ld(&lanes.s[0], 1),
+                ld(&lanes.s[1], 1),
+                ld(&lanes.s[2], 1),
+                ld(&lanes.s[3], 1),
+            ],
+        ];
         for c in 0..spins.len() / LANES {
             let bytes = _mm_loadu_si128(idx.as_ptr().add(c * LANES).cast());
             let mut mask = 0i32;
@@ -263,7 +300,11 @@ mod x86 {
                 *s0 = _mm256_xor_si256(*s0, *s3);
                 *s2 = _mm256_xor_si256(*s2, t);
                 *s3 = rotl_avx2::<11, 21>(*s3);
-                let ix = _mm256_cvtepu8_epi32(if h == 0 { bytes } else { _mm_srli_si128::<8>(bytes) });
+                let ix = _mm256_cvtepu8_epi32(if h == 0 {
+                    bytes
+                } else {
+                    _mm_srli_si128::<8>(bytes)
+                });
                 let hi = _mm256_cmpgt_epi32(ix, seven);
                 let thr = _mm256_blendv_epi8(
                     _mm256_permutevar8x32_epi32(t_lo, ix),
@@ -297,14 +338,19 @@ mod tests {
     fn random_lattice(l: usize, seed: u64) -> Lattice {
         use rand::Rng;
         let mut rng = chain_rng(seed, 0);
-        let spins: Vec<i8> = (0..l * l).map(|_| if rng.random::<bool>() { 1 } else { -1 }).collect();
+        let spins: Vec<i8> = (0..l * l)
+            .map(|_| if rng.random::<bool>() { 1 } else { -1 })
+            .collect();
         Lattice::from_row_major(l, &spins)
     }
 
     #[test]
     fn every_instruction_set_gives_identical_spins() {
         for &l in &[2usize, 4, 6, 10, 32, 34] {
-            for table in [metropolis_table(1.0 / 2.3, 1.0, 0.3), glauber_table(1.0 / 1.7, 1.0, -0.2)] {
+            for table in [
+                metropolis_table(1.0 / 2.3, 1.0, 0.3),
+                glauber_table(1.0 / 1.7, 1.0, -0.2),
+            ] {
                 let mut results = Vec::new();
                 for isa in Isa::available() {
                     let mut lat = random_lattice(l, 5);
@@ -333,8 +379,10 @@ mod tests {
                     if (i + j) & 1 != c {
                         continue;
                     }
-                    let n = lat.get((i + l - 1) % l, j) + lat.get((i + 1) % l, j)
-                        + lat.get(i, (j + l - 1) % l) + lat.get(i, (j + 1) % l);
+                    let n = lat.get((i + l - 1) % l, j)
+                        + lat.get((i + 1) % l, j)
+                        + lat.get(i, (j + l - 1) % l)
+                        + lat.get(i, (j + 1) % l);
                     let s = lat.get(i, j);
                     let want = ((s * n + 4) / 2) as u8 + if s > 0 { 5 } else { 0 };
                     assert_eq!(idx[i * l / 2 + j / 2], want, "site ({i},{j})");

@@ -19,9 +19,15 @@ impl Lattice {
     }
 
     pub fn new(l: usize, fill: i8) -> Lattice {
-        assert!(l >= 2 && l % 2 == 0, "checkerboard layout needs an even L");
+        assert!(
+            l >= 2 && l.is_multiple_of(2),
+            "checkerboard layout needs an even L"
+        );
         let n = Self::padded_len(l);
-        Lattice { l, sub: [vec![fill; n], vec![fill; n]] }
+        Lattice {
+            l,
+            sub: [vec![fill; n], vec![fill; n]],
+        }
     }
 
     #[inline]
@@ -84,7 +90,9 @@ mod tests {
     #[test]
     fn row_major_round_trip_and_energy() {
         let l = 6;
-        let spins: Vec<i8> = (0..l * l).map(|x| if (x * 7 + x / 5) % 3 == 0 { 1 } else { -1 }).collect();
+        let spins: Vec<i8> = (0..l * l)
+            .map(|x| if (x * 7 + x / 5) % 3 == 0 { 1 } else { -1 })
+            .collect();
         let lat = Lattice::from_row_major(l, &spins);
         let mut back = vec![0; l * l];
         lat.to_row_major(&mut back);

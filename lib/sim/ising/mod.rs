@@ -11,7 +11,6 @@ pub mod cluster;
 pub mod kernel;
 pub mod lattice;
 
-
 pub use chain::{run_chain, Algorithm, ChainSpec, Init, Record};
 pub use kernel::Isa;
 pub use lattice::Lattice;
