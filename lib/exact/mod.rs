@@ -2,3 +2,4 @@
 
 pub mod ising;
 pub mod jet;
+pub mod tasep;
