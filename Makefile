@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo lint clean bench bench-ising
+.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep
 
 all: build
 
@@ -59,7 +59,7 @@ $(BENCH_STAMP): benches/python-requirements.txt $(VENV_STAMP)
 	touch $@
 
 ## bench: every benchmark, each beside its baseline
-bench: bench-ising
+bench: bench-ising bench-tasep
 
 ## bench-ising: flips/ns at L=128, T=2.5, h=0.3, single- and all-thread, beside numba
 bench-ising: $(BENCH_STAMP)
@@ -67,12 +67,19 @@ bench-ising: $(BENCH_STAMP)
 	NUMBA_FLIPS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench ising
 
 ## demo: what exists of the pipeline so far, into out/demo/
+## bench-tasep: attempts/ns at M=16384 beside numba; exact sampler samples/s
+bench-tasep: $(BENCH_STAMP)
+	numba=$$($(VENV)/bin/python benches/tasep_numba.py 30000000 | tail -n 1)
+	NUMBA_ATTEMPTS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench tasep
+
 demo: setup build
 	mkdir -p out/demo
 	$(BIN)/gen-ising --n 4000 --L 32 --T 1:5 --h=-2:2 --sweeps 1000 --seed 1 \
 	  -o out/demo/ising.parquet --preview out/demo/ising-mosaic.png
-	$(BIN)/pk-inspect out/demo/ising.parquet
-	@echo "demo: wrote out/demo/ising.parquet and out/demo/ising-mosaic.png"
+	$(BIN)/gen-tasep --n 2000 --M 1024 --shape 32x32 --alpha 0:1 --beta 0:1 --sweeps 2000 --seed 1 \
+	  -o out/demo/tasep.parquet --preview out/demo/tasep-mosaic.png
+	$(BIN)/pk-inspect out/demo/ising.parquet out/demo/tasep.parquet
+	@echo "demo: wrote out/demo/{ising,tasep}.parquet and their mosaics"
 
 lint:
 	$(CARGO) fmt --check

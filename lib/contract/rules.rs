@@ -105,7 +105,13 @@ fn opt(name: impl Into<String>, ty: ColType) -> ColumnRule {
 }
 
 /// Observables a microstates file may carry, one Float64 per sample.
-pub const MICROSTATE_OBSERVABLES: [&str; 4] = ["energy", "magnetization", "density", "current"];
+pub const MICROSTATE_OBSERVABLES: [&str; 5] = [
+    "energy",
+    "magnetization",
+    "density",
+    "current",
+    "bond_current",
+];
 
 /// The column rules of a file, given its footer metadata.
 pub fn rules_for(path: &Path, meta: &FileMeta) -> Result<Vec<ColumnRule>, InputError> {

@@ -136,6 +136,31 @@ impl Tasep {
     }
 }
 
+/// ln Z_n for one n in O(n) (the same sum as [`Tasep::new`] without the table).
+pub fn ln_z_single(alpha: f64, beta: f64, n: usize) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let (ln_x, ln_y) = (-beta.ln(), -alpha.ln());
+    // ln[(2n−1−p)!/(n−p)!] updated incrementally as p grows
+    let mut ln_ratio: f64 = (n..=2 * n - 2).map(|k| (k as f64).ln()).sum(); // p = 1: (2n−2)!/(n−1)!
+    let mut terms = Vec::with_capacity(n);
+    for p in 1..=n {
+        if p > 1 {
+            // (2n−1−p)!/(n−p)! from (2n−p)!/(n−p+1)!: divide by (2n−p), multiply by (n−p+1)
+            ln_ratio += ((n - p + 1) as f64).ln() - ((2 * n - p) as f64).ln();
+        }
+        terms.push((p as f64).ln() + ln_ratio + ln_complete_sum(ln_x, ln_y, p));
+    }
+    let ln_n_fact: f64 = (1..=n).map(|k| (k as f64).ln()).sum();
+    log_sum_exp(terms) - ln_n_fact
+}
+
+/// Exact current J_M = Z_{M−1}/Z_M in O(M).
+pub fn current_single(alpha: f64, beta: f64, m: usize) -> f64 {
+    (ln_z_single(alpha, beta, m - 1) - ln_z_single(alpha, beta, m)).exp()
+}
+
 /// The thermodynamic-limit current (the BTI paper's eq. 26 "free energy"):
 /// 1/4 in the maximal-current phase, α(1 − α) in the low-density phase
 /// (α < β, α < 1/2), β(1 − β) in the high-density phase.
@@ -219,10 +244,8 @@ pub fn stationary_by_generator(alpha: f64, beta: f64, m: usize) -> Vec<f64> {
         }
         a[s][s] -= out;
     }
-    for s in 0..n {
-        a[n - 1][s] = 1.0;
-    }
-    a[n - 1][n] = 1.0;
+    // the last balance equation is implied by the others: use Σ π = 1 instead
+    a[n - 1].iter_mut().for_each(|v| *v = 1.0);
     // Gaussian elimination with partial pivoting on the augmented system
     for col in 0..n {
         let piv = (col..n)
@@ -230,14 +253,13 @@ pub fn stationary_by_generator(alpha: f64, beta: f64, m: usize) -> Vec<f64> {
             .unwrap();
         a.swap(col, piv);
         let p = a[col][col];
-        for k in col..=n {
-            a[col][k] /= p;
-        }
-        for r in 0..n {
-            if r != col && a[r][col] != 0.0 {
-                let f = a[r][col];
-                for k in col..=n {
-                    a[r][k] -= f * a[col][k];
+        a[col][col..].iter_mut().for_each(|v| *v /= p);
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col && row[col] != 0.0 {
+                let f = row[col];
+                for (v, pv) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *v -= f * pv;
                 }
             }
         }
@@ -325,6 +347,20 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn single_size_partition_function_agrees_with_the_table() {
+        for &(a, b) in &RATES {
+            let t = Tasep::new(a, b, 300);
+            for n in [1usize, 2, 3, 17, 300] {
+                assert!(
+                    (ln_z_single(a, b, n) - t.ln_z[n]).abs() < 1e-10 * (1.0 + t.ln_z[n].abs()),
+                    "α={a} β={b} n={n}"
+                );
+            }
+            assert!((current_single(a, b, 300) - t.current(300)).abs() < 1e-12);
         }
     }
 

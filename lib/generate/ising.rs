@@ -13,7 +13,7 @@ use crate::cli::Common;
 use crate::contract::TableWriter;
 use crate::io::SinkOptions;
 use crate::meta::{Bounds, FileMeta, Kind, Provenance};
-use crate::plot::mosaic::{write_mosaic, Tile};
+use crate::plot::mosaic::PreviewGrid;
 use crate::sim::ising::{run_chain, Algorithm, ChainSpec, Init, Isa};
 use crate::sim::rng::chain_rng;
 
@@ -137,8 +137,7 @@ impl IsingJob {
         let chain_bytes = (self.per_chain as usize * self.l * self.l).max(1);
         let block = (64usize << 20) / chain_bytes;
         let block = block.clamp(1, 64 * rayon::current_num_threads());
-        let preview_every = (rows_here / 64).max(1);
-        let mut tiles: Vec<(f64, Vec<i8>)> = Vec::new();
+        let mut grid = PreviewGrid::new(8, self.h, self.t);
         let seed = common.seed;
         let started = Instant::now();
         run_in_order(
@@ -171,11 +170,8 @@ impl IsingJob {
                     writer.f64(cols[4], r.energy);
                     writer.f64(cols[5], r.magnetization);
                     writer.end_row()?;
-                    if preview.is_some()
-                        && (id - chains.start * self.per_chain).is_multiple_of(preview_every)
-                        && tiles.len() < 64
-                    {
-                        tiles.push((t, r.state));
+                    if preview.is_some() {
+                        grid.offer(h, t, &r.state);
                     }
                 }
                 bar.inc(self.per_chain);
@@ -186,17 +182,8 @@ impl IsingJob {
         let secs = started.elapsed().as_secs_f64();
         let rows = writer.finish()?;
         if let Some(p) = preview {
-            // coldest first, so the picture reads as a walk through the phase diagram
-            tiles.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let t: Vec<Tile> = tiles
-                .iter()
-                .map(|(_, v)| Tile {
-                    values: v,
-                    h: self.l,
-                    w: self.l,
-                })
-                .collect();
-            write_mosaic(p, &t, 8, false)?;
+            // a phase diagram: T grows to the right, h upwards
+            grid.write(p, self.l, self.l, false)?;
         }
         let sweeps_per_chain = self.burn_in() + self.thin * (self.per_chain as usize - 1);
         let flips =

@@ -2,6 +2,7 @@
 //! run in parallel blocks, written in id order.
 
 pub mod ising;
+pub mod tasep;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -2,3 +2,4 @@
 
 pub mod ising;
 pub mod rng;
+pub mod tasep;
