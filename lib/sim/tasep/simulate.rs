@@ -9,9 +9,15 @@
 
 use crate::sim::rng::{threshold64, Xoshiro256};
 
+/// Bytes of padding on each side of the sites: the reservoir and sink cells
+/// are written on every attempt, and must not share a cache line with another
+/// thread's lattice.
+const PAD: usize = 64;
+
 pub struct Simulation {
-    /// sites 0..=M+1; 1..=M are the lattice
+    /// PAD bytes, then sites 0..=M+1 (1..=M are the lattice), then PAD bytes
     sites: Vec<u8>,
+    m: usize,
     thresholds: [u64; 3],
     pub moves: u64,
 }
@@ -19,13 +25,14 @@ pub struct Simulation {
 impl Simulation {
     pub fn new(initial: &[i8], alpha: f64, beta: f64) -> Simulation {
         let m = initial.len();
-        let mut sites = vec![0u8; m + 2];
-        sites[0] = 1;
-        for (s, &t) in sites[1..=m].iter_mut().zip(initial) {
+        let mut sites = vec![0u8; m + 2 + 2 * PAD];
+        sites[PAD] = 1;
+        for (s, &t) in sites[PAD + 1..=PAD + m].iter_mut().zip(initial) {
             *s = t as u8;
         }
         Simulation {
             sites,
+            m,
             thresholds: [threshold64(alpha), u64::MAX, threshold64(beta)],
             moves: 0,
         }
@@ -33,12 +40,15 @@ impl Simulation {
 
     /// `attempts` move attempts; returns the number of moves made.
     pub fn run(&mut self, attempts: u64, rng: &mut Xoshiro256) -> u64 {
-        let m = self.sites.len() - 2;
+        let m = self.m;
         let bonds = (m + 1) as u128;
-        let s = &mut self.sites;
+        let s = &mut self.sites[PAD..PAD + m + 2];
         let mut moved = 0u64;
+        // a local copy keeps the generator in registers (and off any cache
+        // line another thread writes)
+        let mut local = rng.clone();
         for _ in 0..attempts {
-            let prod = rng.next_u64() as u128 * bonds;
+            let prod = local.next_u64() as u128 * bonds;
             let k = (prod >> 64) as usize; // 0..=M
             let frac = prod as u64;
             // rate α at k = 0, β at k = M, 1 in between
@@ -51,13 +61,16 @@ impl Simulation {
             s[m + 1] = 0;
             moved += mv as u64;
         }
+        *rng = local;
         self.moves += moved;
         moved
     }
 
     pub fn state(&self) -> Vec<i8> {
-        let m = self.sites.len() - 2;
-        self.sites[1..=m].iter().map(|&t| t as i8).collect()
+        self.sites[PAD + 1..=PAD + self.m]
+            .iter()
+            .map(|&t| t as i8)
+            .collect()
     }
 }
 
@@ -76,7 +89,7 @@ mod tests {
         let (mut occ, n) = (0u64, 400_000u64);
         for _ in 0..n {
             sim.run(7, &mut rng);
-            occ += sim.sites[1] as u64;
+            occ += sim.state()[0] as u64;
         }
         let p = occ as f64 / n as f64;
         let exact = Tasep::new(a, b, 1).density_at(1, 1);
