@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep
+.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep bench-bundle
 
 all: build
 
@@ -59,7 +59,7 @@ $(BENCH_STAMP): benches/python-requirements.txt $(VENV_STAMP)
 	touch $@
 
 ## bench: every benchmark, each beside its baseline
-bench: bench-ising bench-tasep
+bench: bench-ising bench-tasep bench-bundle
 
 ## bench-ising: flips/ns at L=128, T=2.5, h=0.3, single- and all-thread, beside numba
 bench-ising: $(BENCH_STAMP)
@@ -71,6 +71,16 @@ bench-ising: $(BENCH_STAMP)
 bench-tasep: $(BENCH_STAMP)
 	numba=$$($(VENV)/bin/python benches/tasep_numba.py 30000000 | tail -n 1)
 	NUMBA_ATTEMPTS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench tasep
+
+## bench-bundle: bundle-knn on 540,000 samples (time, peak memory) beside scipy's cKDTree
+BENCH_DIR := out/bench
+$(BENCH_DIR)/bundle-540k.parquet:
+	$(CARGO) build $(CARGO_FLAGS)
+	mkdir -p $(BENCH_DIR)
+	$(BIN)/gen-ising --n 540000 --L 2 --sweeps 1 --seed 1 -o $@ -q
+
+bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
+	$(VENV)/bin/python benches/bundle_bench.py $(BIN)/bundle-knn $(BENCH_DIR)/bundle-540k.parquet
 
 demo: setup build
 	mkdir -p out/demo
