@@ -9,6 +9,7 @@ pub mod cli;
 pub mod contract;
 pub mod error;
 pub mod exact;
+pub mod fit;
 pub mod generate;
 pub mod inspect;
 pub mod io;

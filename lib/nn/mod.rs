@@ -1,4 +1,7 @@
 //! Neural networks: model definitions, training and ONNX export.
-//! Every framework-specific line lives under this module.
+//! Every framework-specific (burn) line lives under this module.
 
+pub mod burn_exec;
 pub mod onnx;
+pub mod posterior;
+pub mod program;

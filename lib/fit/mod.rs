@@ -1,0 +1,6 @@
+//! Training stages: data assembly, training loops, prediction, reports.
+
+pub mod data;
+pub mod figures;
+pub mod posterior;
+pub mod predict;

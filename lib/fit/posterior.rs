@@ -1,0 +1,392 @@
+//! fit-posterior's training: bundles in, a trained posterior network out
+//! (ONNX), with a training log, checkpoints and figures.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::data::{assemble, Bundles, States};
+use crate::bail_input;
+use crate::bundle::target::TargetBuilder;
+use crate::cli::Common;
+use crate::contract::TableWriter;
+use crate::io::SinkOptions;
+use crate::meta::{FileMeta, Kind, Provenance};
+use crate::nn::burn_exec::{forward, to_vec, train_device, Adam, Net};
+use crate::nn::posterior::{Arch, PosteriorSpec};
+use crate::nn::program::to_onnx;
+use crate::runtime::Device;
+use crate::sim::rng::chain_rng;
+
+/// Random streams of training (distinct from the generators' chain ids).
+const INIT_STREAM: u64 = 0x4649_5450_0000_0001;
+const BATCH_STREAM: u64 = 0x4649_5450_0000_0002;
+const TEST_STREAM: u64 = 0x4649_5450_0000_0003;
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub arch: Arch,
+    pub width: usize,
+    pub depth: usize,
+    pub device: Device,
+    pub eval_every: usize,
+    pub test_batches: usize,
+    pub checkpoint: Option<PathBuf>,
+    pub checkpoint_every: usize,
+    pub resume: Option<PathBuf>,
+}
+
+/// One row of the training log.
+#[derive(Clone, Debug)]
+pub struct LogRow {
+    pub step: u64,
+    pub test: bool,
+    pub loss: f64,
+}
+
+pub struct Trained {
+    pub spec: PosteriorSpec,
+    pub onnx: Vec<u8>,
+    pub log: Vec<LogRow>,
+    pub uniform_loss: f64,
+    pub steps_per_s: f64,
+    pub parameters: usize,
+}
+
+/// Soft cross-entropy −Σ target · log softmax(logits), averaged over the batch.
+pub fn soft_cross_entropy(logits: Tensor<3>, target: Tensor<2>) -> Tensor<1> {
+    let [n, gh, gw] = logits.dims();
+    let lp = log_softmax(logits.reshape([n, gh * gw]), 1);
+    (lp * target).sum_dim(1).mean().neg()
+}
+
+pub fn spec_for(cfg: &TrainConfig, bundles: &Bundles, states: &States) -> Result<PosteriorSpec> {
+    let spec = PosteriorSpec {
+        arch: cfg.arch,
+        k: bundles.k_bundle,
+        h: states.shape[0],
+        w: states.shape[1],
+        gh: bundles.grid.shape[0],
+        gw: bundles.grid.shape[1],
+        width: cfg.width,
+        depth: cfg.depth,
+    };
+    if let Err(why) = spec.check() {
+        bail_input!("--arch {:?}: {why}", cfg.arch);
+    }
+    Ok(spec)
+}
+
+/// The ONNX metadata_props of a posterior model.
+pub fn model_metadata(
+    bundles: &Bundles,
+    states: &States,
+    spec: &PosteriorSpec,
+    extra: serde_json::Value,
+) -> Vec<(String, String)> {
+    let j = |v: serde_json::Value| v.to_string();
+    vec![
+        ("phasekit.kind".into(), "posterior".into()),
+        ("phasekit.version".into(), "1".into()),
+        (
+            "phasekit.grid".into(),
+            j(serde_json::to_value(&bundles.grid).unwrap()),
+        ),
+        ("phasekit.params".into(), j(json!(bundles.meta.params))),
+        ("phasekit.bounds".into(), j(json!(bundles.meta.bounds))),
+        ("phasekit.k_bundle".into(), bundles.k_bundle.to_string()),
+        ("phasekit.state_shape".into(), j(json!(states.shape))),
+        (
+            "phasekit.network".into(),
+            j(serde_json::to_value(spec).unwrap()),
+        ),
+        ("phasekit.training".into(), j(extra)),
+    ]
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn train(
+    cfg: &TrainConfig,
+    bundles: &Bundles,
+    states: &States,
+    common: &Common,
+) -> Result<Trained> {
+    let spec = spec_for(cfg, bundles, states)?;
+    let device = train_device(cfg.device)?;
+    let (program, init) = spec.build(&mut chain_rng(common.seed, INIT_STREAM));
+    let mut net = Net::new(program, init, &device);
+    let mut adam = Adam::new(&net, cfg.lr);
+    let mut log = Vec::new();
+    if let Some(path) = &cfg.resume {
+        let extra = adam.load_checkpoint(&mut net, path)?;
+        if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
+            bail_input!(
+                "--resume {}: the checkpoint was trained with another network or data shape",
+                path.display()
+            );
+        }
+        if let Some(rows) = extra.get("log").and_then(|l| l.as_array()) {
+            for r in rows {
+                log.push(LogRow {
+                    step: r[0].as_u64().unwrap_or(0),
+                    test: r[1].as_bool().unwrap_or(false),
+                    loss: r[2].as_f64().unwrap_or(f64::NAN),
+                });
+            }
+        }
+    }
+    let start = adam.step as usize;
+
+    let train_idx: Vec<usize> = (0..bundles.ids.len())
+        .filter(|&i| !bundles.is_test[i])
+        .collect();
+    let test_idx: Vec<usize> = (0..bundles.ids.len())
+        .filter(|&i| bundles.is_test[i])
+        .collect();
+    if train_idx.is_empty() {
+        bail_input!("{}: no training bundles", bundles.path.display());
+    }
+    let [h, w] = states.shape;
+    let (b, k, g) = (cfg.batch, bundles.k_bundle, bundles.grid.len());
+    let mut targets = TargetBuilder::new(&bundles.grid);
+    let (mut x, mut t) = (Vec::new(), Vec::new());
+
+    // fixed test batches, the same at every evaluation
+    let test_sets: Vec<(Vec<f32>, Vec<f32>, usize)> = if test_idx.is_empty() {
+        Vec::new()
+    } else {
+        let mut rng = chain_rng(common.seed, TEST_STREAM);
+        (0..cfg.test_batches)
+            .map(|_| {
+                let centres: Vec<usize> = (0..b)
+                    .map(|_| test_idx[rng.random_range(0..test_idx.len())])
+                    .collect();
+                let (mut xs, mut ts) = (Vec::new(), Vec::new());
+                assemble(
+                    bundles,
+                    states,
+                    &centres,
+                    &mut rng,
+                    &mut targets,
+                    &mut xs,
+                    &mut ts,
+                );
+                (xs, ts, centres.len())
+            })
+            .collect()
+    };
+    let eval = |net: &Net| -> Result<f64> {
+        let params: Vec<Tensor<1>> = net.params.iter().map(|p| p.clone().inner()).collect();
+        let dev = params[0].device();
+        let mut total = 0.0;
+        for (xs, ts, n) in &test_sets {
+            let xt = Tensor::<4>::from_data(TensorData::new(xs.clone(), [*n, k, h, w]), &dev);
+            let tt = Tensor::<2>::from_data(TensorData::new(ts.clone(), [*n, g]), &dev);
+            let logits = forward(&net.program, &params, &net.shapes, xt);
+            total += to_vec(soft_cross_entropy(logits, tt))?[0] as f64;
+        }
+        Ok(total / test_sets.len().max(1) as f64)
+    };
+
+    let bar = common.bar(cfg.steps as u64, "train");
+    bar.set_position(start as u64);
+    let started = Instant::now();
+    let mut last_test = f64::NAN;
+    let mut ema = f64::NAN;
+    for step in start..cfg.steps {
+        let mut rng: ChaCha8Rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
+        let centres: Vec<usize> = (0..b)
+            .map(|_| train_idx[rng.random_range(0..train_idx.len())])
+            .collect();
+        assemble(
+            bundles,
+            states,
+            &centres,
+            &mut rng,
+            &mut targets,
+            &mut x,
+            &mut t,
+        );
+        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [b, k, h, w]), &device);
+        let tt = Tensor::<2>::from_data(TensorData::new(t.clone(), [b, g]), &device);
+        let loss = soft_cross_entropy(net.forward(xt), tt);
+        let lv = to_vec(loss.clone())?[0] as f64;
+        if !lv.is_finite() {
+            anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
+        }
+        adam.step(&mut net, loss)?;
+        log.push(LogRow {
+            step: step as u64 + 1,
+            test: false,
+            loss: lv,
+        });
+        ema = if ema.is_nan() {
+            lv
+        } else {
+            0.95 * ema + 0.05 * lv
+        };
+        let done = step + 1 == cfg.steps;
+        if !test_sets.is_empty() && ((step + 1) % cfg.eval_every == 0 || done) {
+            last_test = eval(&net)?;
+            log.push(LogRow {
+                step: step as u64 + 1,
+                test: true,
+                loss: last_test,
+            });
+        }
+        if let Some(ck) = &cfg.checkpoint {
+            if (step + 1) % cfg.checkpoint_every == 0 || done {
+                let rows: Vec<serde_json::Value> = log
+                    .iter()
+                    .map(|r| json!([r.step, r.test, r.loss]))
+                    .collect();
+                adam.save_checkpoint(&net, ck, &json!({"spec": spec, "log": rows}))?;
+            }
+        }
+        bar.set_message(format!("train {ema:.3} test {last_test:.3}"));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let trained_steps = cfg.steps.saturating_sub(start);
+    let extra = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "seed": common.seed,
+                       "final_test_loss": last_test, "uniform_loss": (g as f64).ln()});
+    let meta = model_metadata(bundles, states, &spec, extra);
+    let onnx = to_onnx(
+        &net.program,
+        &net.host_params()?,
+        ("states", &[k, h, w]),
+        ("logits", &[spec.gh, spec.gw]),
+        &meta,
+        "phasekit posterior network: bundle of states -> logits over the parameter grid",
+    );
+    Ok(Trained {
+        spec,
+        onnx,
+        log,
+        uniform_loss: (g as f64).ln(),
+        steps_per_s: trained_steps as f64 / secs.max(1e-9),
+        parameters: net.parameter_count(),
+    })
+}
+
+/// Write the training log as a trainlog file.
+pub fn write_log(
+    path: &Path,
+    log: &[LogRow],
+    bundles: &Bundles,
+    spec: &PosteriorSpec,
+    seed: u64,
+) -> Result<()> {
+    let meta = FileMeta::new(
+        Kind::Trainlog,
+        bundles.meta.params.clone(),
+        bundles.meta.bounds.clone(),
+        json!({"network": spec, "loss": "soft cross-entropy"}),
+        Provenance::from_env("fit-posterior", Some(seed)),
+    );
+    let mut w = TableWriter::create(path, &meta, &[], &SinkOptions::default())?;
+    for r in log {
+        w.u64(0, r.step);
+        w.str(1, if r.test { "test" } else { "train" });
+        w.f64(2, r.loss);
+        w.end_row()?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// Everything a fit-posterior run writes.
+pub struct Outputs<'a> {
+    pub model: &'a Path,
+    pub posteriors: &'a Path,
+    pub log: Option<&'a Path>,
+    pub plots: Option<&'a Path>,
+    pub predict_limit: Option<usize>,
+}
+
+pub struct RunSummary {
+    pub trained: Option<Trained>,
+    pub quality: super::predict::Quality,
+}
+
+/// Load bundles and their dataset (`data`, or the one the bundles record).
+pub fn load_inputs(bundles_path: &Path, data: Option<&Path>) -> Result<(Bundles, States, PathBuf)> {
+    let bundles = Bundles::load(bundles_path)?;
+    let dataset = match data {
+        Some(d) => d.to_path_buf(),
+        None => bundles.recorded_dataset()?,
+    };
+    if !dataset.exists() {
+        bail_input!(
+            "{}: the dataset {} recorded with these bundles does not exist; give --data",
+            bundles_path.display(),
+            dataset.display()
+        );
+    }
+    let expected: Option<Vec<usize>> = bundles
+        .meta
+        .extra
+        .get("state_shape")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let states = States::load(&dataset, expected.as_deref())?;
+    states.check_covers(&bundles, &dataset)?;
+    Ok((bundles, states, dataset))
+}
+
+/// Train (unless `model_only` is given), export, predict with ONNX Runtime, write figures.
+pub fn run(
+    cfg: Option<&TrainConfig>,
+    bundles: &Bundles,
+    states: &States,
+    out: &Outputs,
+    device: Device,
+    common: &Common,
+) -> Result<RunSummary> {
+    let trained = match cfg {
+        Some(cfg) => {
+            let t = train(cfg, bundles, states, common)?;
+            crate::io::atomic::write_bytes(out.model, &t.onnx)?;
+            if let Some(lp) = out.log {
+                write_log(lp, &t.log, bundles, &t.spec, common.seed)?;
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let quality = super::predict::predict(
+        out.model,
+        bundles,
+        states,
+        out.posteriors,
+        out.predict_limit,
+        device,
+        common,
+        "fit-posterior",
+    )?;
+    if let Some(dir) = out.plots {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;
+        if let Some(t) = &trained {
+            super::figures::loss_curve(&dir.join("loss.png"), &t.log, t.uniform_loss)?;
+        }
+        if !quality.examples.is_empty() {
+            super::figures::posterior_panels(
+                &dir.join("posteriors.png"),
+                &quality.examples,
+                bundles,
+                states,
+            )?;
+        }
+    }
+    Ok(RunSummary { trained, quality })
+}

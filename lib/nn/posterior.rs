@@ -1,0 +1,204 @@
+//! Posterior networks: a bundle of K states [N, K, H, W] -> logits over the
+//! parameter grid [N, gh, gw] (softmax over the grid is the posterior).
+//!
+//! * `unet` (default): a compact U-Net. Encoder levels of two 3×3 convs
+//!   (stride-2 conv between levels), a global-average bottleneck mapped back
+//!   onto the coarsest level (so every output cell sees the whole bundle),
+//!   a decoder of 2×2 transposed convs with skip connections, a 1×1 head,
+//!   and a fixed linear resampling from the image to the grid when they differ.
+//! * `small-cnn`: the fixed comparison network of the benchmarks: conv 4→32,
+//!   conv 32→64 stride 2, conv 64→64 stride 2 (3×3, pad 1, ReLU), linear to gh·gw.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::program::{resample_matrix, Layer, ParamData, Program};
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    Unet,
+    SmallCnn,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PosteriorSpec {
+    pub arch: Arch,
+    /// input channels (K_bundle)
+    pub k: usize,
+    pub h: usize,
+    pub w: usize,
+    pub gh: usize,
+    pub gw: usize,
+    /// channels of the first level (unet)
+    pub width: usize,
+    /// number of stride-2 levels (unet)
+    pub depth: usize,
+}
+
+struct Builder<'a> {
+    program: Program,
+    params: Vec<ParamData>,
+    rng: &'a mut ChaCha8Rng,
+}
+
+impl Builder<'_> {
+    /// PyTorch-style uniform(±1/√fan_in) initialisation.
+    fn param(&mut self, name: String, shape: Vec<usize>, fan_in: usize) -> usize {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let n: usize = shape.iter().product();
+        let data = (0..n)
+            .map(|_| ((2.0 * self.rng.random::<f64>() - 1.0) * bound) as f32)
+            .collect();
+        self.params.push(ParamData { name, shape, data });
+        self.params.len() - 1
+    }
+
+    fn conv(
+        &mut self,
+        x: usize,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        name: &str,
+    ) -> usize {
+        let fan = cin * k * k;
+        let w = self.param(format!("{name}.weight"), vec![cout, cin, k, k], fan);
+        let b = self.param(format!("{name}.bias"), vec![cout], fan);
+        self.program.push(
+            Layer::Conv {
+                w,
+                b,
+                stride,
+                pad: k / 2,
+            },
+            x,
+        )
+    }
+
+    fn conv_relu(&mut self, x: usize, cin: usize, cout: usize, stride: usize, name: &str) -> usize {
+        let c = self.conv(x, cin, cout, 3, stride, name);
+        self.program.push(Layer::Relu, c)
+    }
+
+    fn linear(&mut self, x: usize, i: usize, o: usize, name: &str) -> usize {
+        let w = self.param(format!("{name}.weight"), vec![i, o], i);
+        let b = self.param(format!("{name}.bias"), vec![o], i);
+        self.program.push(Layer::Linear { w, b }, x)
+    }
+}
+
+/// Output size of a 3×3, pad 1, stride 2 convolution.
+fn half(n: usize) -> usize {
+    n.div_ceil(2)
+}
+
+impl PosteriorSpec {
+    /// Why this spec cannot be built, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.arch == Arch::Unet {
+            let f = 1usize << self.depth;
+            if !self.h.is_multiple_of(f) || !self.w.is_multiple_of(f) {
+                return Err(format!(
+                    "the {}x{} state does not halve {} times (--depth); use --depth {} or --arch small-cnn",
+                    self.h,
+                    self.w,
+                    self.depth,
+                    (self.h.trailing_zeros().min(self.w.trailing_zeros())).min(4)
+                ));
+            }
+            if self.width == 0 {
+                return Err("--width must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn build(&self, rng: &mut ChaCha8Rng) -> (Program, Vec<ParamData>) {
+        let mut b = Builder {
+            program: Program::default(),
+            params: Vec::new(),
+            rng,
+        };
+        let out = match self.arch {
+            Arch::SmallCnn => {
+                let x = b.conv_relu(0, self.k, 32, 1, "conv1");
+                let x = b.conv_relu(x, 32, 64, 2, "conv2");
+                let x = b.conv_relu(x, 64, 64, 2, "conv3");
+                let f = b.program.push(Layer::Flatten, x);
+                let n_in = 64 * half(half(self.h)) * half(half(self.w));
+                let l = b.linear(f, n_in, self.gh * self.gw, "fc");
+                b.program.push(
+                    Layer::ToGrid {
+                        h: self.gh,
+                        w: self.gw,
+                        rows: resample_matrix(self.gh, self.gh),
+                        cols: resample_matrix(self.gw, self.gw),
+                        gh: self.gh,
+                        gw: self.gw,
+                    },
+                    l,
+                )
+            }
+            Arch::Unet => {
+                let w0 = self.width;
+                let mut skips = Vec::new();
+                let x = b.conv_relu(0, self.k, w0, 1, "enc0.a");
+                let mut x = b.conv_relu(x, w0, w0, 1, "enc0.b");
+                skips.push((x, w0));
+                let mut c = w0;
+                for l in 1..=self.depth {
+                    let y = b.conv_relu(x, c, 2 * c, 2, &format!("enc{l}.down"));
+                    c *= 2;
+                    x = b.conv_relu(y, c, c, 1, &format!("enc{l}.b"));
+                    skips.push((x, c));
+                }
+                // global context mapped back onto the coarsest level
+                let (ch, cw) = (self.h >> self.depth, self.w >> self.depth);
+                let p = b.program.push(Layer::Pool, x);
+                let g = b.linear(p, c, c * ch * cw, "context");
+                let g = b.program.push(Layer::Relu, g);
+                let g = b.program.push(Layer::Unflatten { c, h: ch, w: cw }, g);
+                let cat = b.program.push(Layer::Concat(g), x);
+                x = b.conv_relu(cat, 2 * c, c, 1, "bottleneck");
+                for l in (1..=self.depth).rev() {
+                    let (skip, sc) = skips[l - 1];
+                    let wu = b.param(format!("dec{l}.up.weight"), vec![c, sc, 2, 2], c * 4);
+                    let bu = b.param(format!("dec{l}.up.bias"), vec![sc], c * 4);
+                    let u = b.program.push(Layer::Up { w: wu, b: bu }, x);
+                    let cat = b.program.push(Layer::Concat(skip), u);
+                    x = b.conv_relu(cat, 2 * sc, sc, 1, &format!("dec{l}.conv"));
+                    c = sc;
+                }
+                let head = b.conv(x, c, 1, 1, 1, "head");
+                b.program.push(
+                    Layer::ToGrid {
+                        h: self.h,
+                        w: self.w,
+                        rows: resample_matrix(self.h, self.gh),
+                        cols: transpose(&resample_matrix(self.w, self.gw), self.gw, self.w),
+                        gh: self.gh,
+                        gw: self.gw,
+                    },
+                    head,
+                )
+            }
+        };
+        debug_assert_eq!(out, b.program.output());
+        (b.program, b.params)
+    }
+}
+
+/// (rows × cols) -> (cols × rows)
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0f32; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}
