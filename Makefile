@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep bench-bundle
+.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep bench-bundle bench-posterior
 
 all: build
 
@@ -59,7 +59,7 @@ $(BENCH_STAMP): benches/python-requirements.txt $(VENV_STAMP)
 	touch $@
 
 ## bench: every benchmark, each beside its baseline
-bench: bench-ising bench-tasep bench-bundle
+bench: bench-ising bench-tasep bench-bundle bench-posterior
 
 ## bench-ising: flips/ns at L=128, T=2.5, h=0.3, single- and all-thread, beside numba
 bench-ising: $(BENCH_STAMP)
@@ -81,6 +81,10 @@ $(BENCH_DIR)/bundle-540k.parquet:
 
 bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
 	$(VENV)/bin/python benches/bundle_bench.py $(BIN)/bundle-knn $(BENCH_DIR)/bundle-540k.parquet
+
+## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
+bench-posterior: setup $(BENCH_STAMP) build
+	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
 
 demo: setup build
 	mkdir -p out/demo

@@ -10,6 +10,13 @@ use phasekit::fit::posterior::{load_inputs, run, Outputs, TrainConfig};
 use phasekit::nn::posterior::Arch;
 use phasekit::runtime::Device;
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Schedule {
+    /// decay to 0 along a half cosine
+    Cosine,
+    Constant,
+}
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -41,6 +48,9 @@ struct Args {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
     lr: f64,
+    /// Learning-rate schedule over the run.
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    lr_schedule: Schedule,
     /// Training (burn) and inference (ONNX Runtime) device.
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
@@ -112,6 +122,7 @@ fn main() -> ExitCode {
             steps: args.steps,
             batch: args.batch,
             lr: args.lr,
+            cosine: args.lr_schedule == Schedule::Cosine,
             arch: args.arch,
             width: args.width,
             depth: args.depth,

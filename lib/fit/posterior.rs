@@ -34,6 +34,8 @@ pub struct TrainConfig {
     pub steps: usize,
     pub batch: usize,
     pub lr: f64,
+    /// cosine decay of the learning rate to 0 over `steps` (else constant)
+    pub cosine: bool,
     pub arch: Arch,
     pub width: usize,
     pub depth: usize,
@@ -223,6 +225,11 @@ pub fn train(
         if !lv.is_finite() {
             anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
         }
+        adam.lr = if cfg.cosine {
+            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / cfg.steps as f64).cos())
+        } else {
+            cfg.lr
+        };
         adam.step(&mut net, loss)?;
         log.push(LogRow {
             step: step as u64 + 1,
@@ -258,7 +265,7 @@ pub fn train(
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let trained_steps = cfg.steps.saturating_sub(start);
-    let extra = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "seed": common.seed,
+    let extra = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine, "seed": common.seed,
                        "final_test_loss": last_test, "uniform_loss": (g as f64).ln()});
     let meta = model_metadata(bundles, states, &spec, extra);
     let onnx = to_onnx(
