@@ -66,34 +66,21 @@ bench-ising: $(BENCH_STAMP)
 	numba=$$($(VENV)/bin/python benches/ising_numba.py 300 | tail -n 1)
 	NUMBA_FLIPS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench ising
 
-## demo: what exists of the pipeline so far, into out/demo/
-## bench-tasep: attempts/ns at M=16384 beside numba; exact sampler samples/s
-bench-tasep: $(BENCH_STAMP)
-	numba=$$($(VENV)/bin/python benches/tasep_numba.py 30000000 | tail -n 1)
-	NUMBA_ATTEMPTS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench tasep
-
-## bench-bundle: bundle-knn on 540,000 samples (time, peak memory) beside scipy's cKDTree
-BENCH_DIR := out/bench
-$(BENCH_DIR)/bundle-540k.parquet:
-	$(CARGO) build $(CARGO_FLAGS)
-	mkdir -p $(BENCH_DIR)
-	$(BIN)/gen-ising --n 540000 --L 2 --sweeps 1 --seed 1 -o $@ -q
-
-bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
-	$(VENV)/bin/python benches/bundle_bench.py $(BIN)/bundle-knn $(BENCH_DIR)/bundle-540k.parquet
-
-## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
-bench-posterior: setup $(BENCH_STAMP) build
-	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
-
+## demo: what exists of the pipeline so far, into out/demo/ (about 6 minutes on 2 cores)
+DEMO := out/demo
 demo: setup build
-	mkdir -p out/demo
-	$(BIN)/gen-ising --n 4000 --L 32 --T 1:5 --h=-2:2 --sweeps 1000 --seed 1 \
-	  -o out/demo/ising.parquet --preview out/demo/ising-mosaic.png
+	mkdir -p $(DEMO)
+	$(BIN)/gen-ising --n 20000 --L 32 --T 1:5 --h=-2:2 --sweeps 1000 --seed 1 \
+	  -o $(DEMO)/ising.parquet --preview $(DEMO)/ising-mosaic.png
+	$(BIN)/bundle-knn -i $(DEMO)/ising.parquet -o $(DEMO)/bundles.parquet \
+	  --k-neib 8 --k-bundle 4 --grid 32x32 --sigma 0.02 --seed 1
+	$(BIN)/fit-posterior --bundles $(DEMO)/bundles.parquet --steps 1000 --batch 64 --lr 1e-3 --seed 1 \
+	  --out-model $(DEMO)/posterior.onnx --out-posteriors $(DEMO)/posteriors.parquet \
+	  --out-log $(DEMO)/trainlog.parquet --plots $(DEMO)/figs
 	$(BIN)/gen-tasep --n 2000 --M 1024 --shape 32x32 --alpha 0:1 --beta 0:1 --sweeps 2000 --seed 1 \
-	  -o out/demo/tasep.parquet --preview out/demo/tasep-mosaic.png
-	$(BIN)/pk-inspect out/demo/ising.parquet out/demo/tasep.parquet
-	@echo "demo: wrote out/demo/{ising,tasep}.parquet and their mosaics"
+	  -o $(DEMO)/tasep.parquet --preview $(DEMO)/tasep-mosaic.png
+	$(BIN)/pk-inspect $(DEMO)/posterior.onnx
+	@echo "demo: outputs in $(DEMO)/ (mosaics, bundles, posterior.onnx, posteriors, figs/)"
 
 lint:
 	$(CARGO) fmt --check
