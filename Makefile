@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo lint clean bench bench-ising bench-tasep bench-bundle bench-posterior
+.PHONY: all setup venv build test demo lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior
 
 all: build
 
@@ -81,6 +81,10 @@ demo: setup build
 	  -o $(DEMO)/tasep.parquet --preview $(DEMO)/tasep-mosaic.png
 	$(BIN)/pk-inspect $(DEMO)/posterior.onnx
 	@echo "demo: outputs in $(DEMO)/ (mosaics, bundles, posterior.onnx, posteriors, figs/)"
+
+## check-cuda: type-check the --device cuda paths (DOCS_RS skips cubecl's LLVM download, which needs internet)
+check-cuda:
+	DOCS_RS=1 $(CARGO) check --release --features cuda --lib --bins
 
 lint:
 	$(CARGO) fmt --check
