@@ -66,6 +66,25 @@ bench-ising: $(BENCH_STAMP)
 	numba=$$($(VENV)/bin/python benches/ising_numba.py 300 | tail -n 1)
 	NUMBA_FLIPS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench ising
 
+## bench-tasep: attempts/ns at M=16384 beside numba; exact sampler samples/s
+bench-tasep: $(BENCH_STAMP)
+	numba=$$($(VENV)/bin/python benches/tasep_numba.py 30000000 | tail -n 1)
+	NUMBA_ATTEMPTS_PER_NS=$$numba $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench tasep
+
+## bench-bundle: bundle-knn on 540,000 samples (time, peak memory) beside scipy's cKDTree
+BENCH_DIR := out/bench
+$(BENCH_DIR)/bundle-540k.parquet:
+	$(CARGO) build $(CARGO_FLAGS)
+	mkdir -p $(BENCH_DIR)
+	$(BIN)/gen-ising --n 540000 --L 2 --sweeps 1 --seed 1 -o $@ -q
+
+bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
+	$(VENV)/bin/python benches/bundle_bench.py $(BIN)/bundle-knn $(BENCH_DIR)/bundle-540k.parquet
+
+## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
+bench-posterior: setup $(BENCH_STAMP) build
+	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
+
 ## demo: what exists of the pipeline so far, into out/demo/ (about 6 minutes on 2 cores)
 DEMO := out/demo
 demo: setup build
