@@ -238,31 +238,13 @@ fn output_is_deterministic_whatever_threads() {
     let dir = tempfile::tempdir().unwrap();
     let (_, pts) = point_sets().remove(1);
     write_points(&dir.path().join("c.parquet"), &pts);
-    for (sub, threads) in [("a", "1"), ("b", "2")] {
-        std::fs::create_dir(dir.path().join(sub)).unwrap();
-        let o = std::process::Command::new(bin("bundle-knn"))
-            .args([
-                "-i",
-                "../c.parquet",
-                "-o",
-                "b.parquet",
-                "--seed",
-                "4",
-                "--threads",
-                threads,
-                "-q",
-            ])
-            .current_dir(dir.path().join(sub))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
-    assert!(
-        std::fs::read(dir.path().join("a/b.parquet")).unwrap()
-            == std::fs::read(dir.path().join("b/b.parquet")).unwrap()
+    let first = same_bytes_across_threads(
+        "bundle-knn",
+        &["-i", "../c.parquet", "--seed", "4"],
+        dir.path(),
     );
     // provenance names the dataset and its hash
-    let ds = contract::open(&dir.path().join("a/b.parquet"), Kind::Bundles).unwrap();
+    let ds = contract::open(&first, Kind::Bundles).unwrap();
     assert_eq!(ds.meta.provenance.inputs[0].path, "../c.parquet");
     assert!(ds.meta.provenance.inputs[0].hash.starts_with("blake3:"));
     let other = bundle(
@@ -271,7 +253,7 @@ fn output_is_deterministic_whatever_threads() {
         "o.parquet",
         &["--seed", "5"],
     );
-    let first = read(&dir.path().join("a/b.parquet"));
+    let first = read(&first);
     assert_ne!(first.split, other.split, "another seed, another split");
 }
 
@@ -337,17 +319,5 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
         (vec!["-i", no_h.to_str().unwrap()], "'h'"),
         (vec!["-i", "/nonexistent.parquet"], "/nonexistent.parquet"),
     ];
-    for (extra, needle) in cases {
-        let mut args = vec!["-o", o];
-        args.extend(extra.iter());
-        let r = run("bundle-knn", &args);
-        let err = stderr(&r);
-        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(
-            err.contains(needle),
-            "{extra:?}: error should name {needle}: {err}"
-        );
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert!(!out.exists(), "{extra:?} left an output file");
-    }
+    assert_refused("bundle-knn", &["-o", o], &cases, &out);
 }

@@ -333,38 +333,10 @@ fn same_seed_same_bytes_whatever_threads_and_shards_concatenate() {
         "--seed",
         "9",
     ];
-    for (sub, threads) in [("a", "1"), ("b", "2")] {
-        std::fs::create_dir(dir.path().join(sub)).unwrap();
-        let mut a: Vec<&str> = args.to_vec();
-        a.extend(["-o", "d.parquet", "--threads", threads, "-q"]);
-        let o = std::process::Command::new(bin("gen-ising"))
-            .args(&a)
-            .current_dir(dir.path().join(sub))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
-    let a = std::fs::read(dir.path().join("a/d.parquet")).unwrap();
-    let b = std::fs::read(dir.path().join("b/d.parquet")).unwrap();
-    assert!(a == b, "--threads changed the output bytes");
-
-    let whole = read(&dir.path().join("a/d.parquet"));
+    let first = same_bytes_across_threads("gen-ising", &args, dir.path());
+    let whole = read(&first);
     let parts = dir.path().join("parts");
-    for i in 0..3 {
-        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        a.extend([
-            "--shard".into(),
-            format!("{i}/3"),
-            "-o".into(),
-            parts.to_str().unwrap().into(),
-            "-q".into(),
-        ]);
-        let o = run(
-            "gen-ising",
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
+    run_shards("gen-ising", &args, 3, &parts);
     let sharded = read(&parts);
     assert_eq!(sharded.id, whole.id);
     assert_eq!(sharded.t, whole.t);
@@ -414,19 +386,12 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
         (vec!["--shard", "2/2"], "--shard"),
         (vec!["--algorithm", "wolff"], "--algorithm"),
     ];
-    for (extra, flag) in cases {
-        let mut args = vec!["--n", "10", "--L", "8", "--sweeps", "5", "-o", o];
-        args.extend(extra.iter());
-        let r = run("gen-ising", &args);
-        let err = stderr(&r);
-        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(
-            err.contains(flag),
-            "{extra:?}: error should name {flag}: {err}"
-        );
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert!(!out.exists(), "{extra:?} left an output file");
-    }
+    assert_refused(
+        "gen-ising",
+        &["--n", "10", "--L", "8", "--sweeps", "5", "-o", o],
+        &cases,
+        &out,
+    );
     // odd L is fine for the cluster algorithm
     let r = run(
         "gen-ising",

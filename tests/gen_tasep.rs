@@ -250,37 +250,10 @@ fn auto_picks_exact_where_it_can() {
 fn same_seed_same_bytes_whatever_threads_and_shards_concatenate() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--n", "60", "--M", "36", "--sweeps", "40", "--seed", "5"];
-    for (sub, threads) in [("a", "1"), ("b", "2")] {
-        std::fs::create_dir(dir.path().join(sub)).unwrap();
-        let mut a: Vec<&str> = args.to_vec();
-        a.extend(["-o", "d.parquet", "--threads", threads, "-q"]);
-        let o = std::process::Command::new(bin("gen-tasep"))
-            .args(&a)
-            .current_dir(dir.path().join(sub))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
-    let a = std::fs::read(dir.path().join("a/d.parquet")).unwrap();
-    let b = std::fs::read(dir.path().join("b/d.parquet")).unwrap();
-    assert!(a == b, "--threads changed the output bytes");
-    let whole = read(&dir.path().join("a/d.parquet"));
+    let first = same_bytes_across_threads("gen-tasep", &args, dir.path());
+    let whole = read(&first);
     let parts = dir.path().join("parts");
-    for i in 0..4 {
-        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        a.extend([
-            "--shard".into(),
-            format!("{i}/4"),
-            "-o".into(),
-            parts.to_str().unwrap().into(),
-            "-q".into(),
-        ]);
-        let o = run(
-            "gen-tasep",
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        assert!(o.status.success(), "{}", stderr(&o));
-    }
+    run_shards("gen-tasep", &args, 4, &parts);
     let sharded = read(&parts);
     assert_eq!(sharded.id, whole.id);
     assert_eq!(sharded.states, whole.states);
@@ -313,17 +286,10 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
         ),
         (vec!["--M", "1"], "--M"),
     ];
-    for (extra, flag) in cases {
-        let mut args = vec!["--n", "4", "--M", "16", "--sweeps", "5", "-o", o];
-        args.extend(extra.iter());
-        let r = run("gen-tasep", &args);
-        let err = stderr(&r);
-        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(
-            err.contains(flag),
-            "{extra:?}: error should name {flag}: {err}"
-        );
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert!(!out.exists(), "{extra:?} left an output file");
-    }
+    assert_refused(
+        "gen-tasep",
+        &["--n", "4", "--M", "16", "--sweeps", "5", "-o", o],
+        &cases,
+        &out,
+    );
 }

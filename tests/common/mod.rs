@@ -202,3 +202,53 @@ pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
     }
     w.finish()
 }
+
+/// Run `tool ARGS -o d.parquet --threads T -q` in folders `a` (1 thread) and
+/// `b` (2 threads) under `dir`, assert the outputs are byte-identical, and
+/// return the first one's path.
+pub fn same_bytes_across_threads(tool: &str, args: &[&str], dir: &Path) -> PathBuf {
+    for (sub, threads) in [("a", "1"), ("b", "2")] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["-o", "d.parquet", "--threads", threads, "-q"]);
+        let o = Command::new(bin(tool))
+            .args(&a)
+            .current_dir(dir.join(sub))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{tool} {a:?}: {}", stderr(&o));
+    }
+    let a = std::fs::read(dir.join("a/d.parquet")).unwrap();
+    let b = std::fs::read(dir.join("b/d.parquet")).unwrap();
+    assert!(a == b, "{tool}: --threads changed the output bytes");
+    dir.join("a/d.parquet")
+}
+
+/// Run `tool ARGS --shard i/n -o FOLDER` for every shard.
+pub fn run_shards(tool: &str, args: &[&str], n: usize, folder: &Path) {
+    for i in 0..n {
+        let shard = format!("{i}/{n}");
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--shard", &shard, "-o", folder.to_str().unwrap(), "-q"]);
+        let o = run(tool, &a);
+        assert!(o.status.success(), "{tool} {a:?}: {}", stderr(&o));
+    }
+}
+
+/// Each case (extra arguments, text the error must contain) must end in
+/// exit code 2 with one error line, and leave nothing at `out`.
+pub fn assert_refused(tool: &str, base: &[&str], cases: &[(Vec<&str>, &str)], out: &Path) {
+    for (extra, needle) in cases {
+        let mut args = base.to_vec();
+        args.extend(extra.iter());
+        let r = run(tool, &args);
+        let err = stderr(&r);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{extra:?}: error should name {needle}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!out.exists(), "{extra:?} left an output file");
+    }
+}
