@@ -178,11 +178,6 @@ pub fn parse_range(flag: &str, s: &str) -> anyhow::Result<[f64; 2]> {
     Ok([lo, hi])
 }
 
-/// Time since `start`, for summaries.
-pub fn elapsed(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

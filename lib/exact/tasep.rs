@@ -5,8 +5,6 @@
 //! ⟨W|E = α⁻¹⟨W|, ⟨W|V⟩ = 1. Everything is computed in log space, so large M
 //! and small rates do not overflow.
 
-use super::jet::Jet;
-
 /// ln k! for k = 0..n (cumulative sums of ln k).
 fn ln_factorials(n: usize) -> Vec<f64> {
     let mut v = vec![0.0; n + 1];
@@ -195,26 +193,6 @@ pub fn phase(alpha: f64, beta: f64) -> &'static str {
         "high density"
     } else {
         "coexistence (shock)"
-    }
-}
-
-/// ln Z_M as a function of one rate with derivatives (for reports and the
-/// Fisher metric of the exact model): `wrt_alpha` picks the variable.
-pub fn ln_z_jet(alpha: f64, beta: f64, m: usize, wrt_alpha: bool) -> Jet {
-    let h = 1e-4 * if wrt_alpha { alpha } else { beta };
-    let f = |d: f64| {
-        let (a, b) = if wrt_alpha {
-            (alpha + d, beta)
-        } else {
-            (alpha, beta + d)
-        };
-        Tasep::new(a, b, m).ln_z[m]
-    };
-    let (f0, fp, fm) = (f(0.0), f(h), f(-h));
-    Jet {
-        v: f0,
-        d1: (fp - fm) / (2.0 * h),
-        d2: (fp - 2.0 * f0 + fm) / (h * h),
     }
 }
 

@@ -100,10 +100,6 @@ impl LaneStream {
         self.pos += 1;
         v
     }
-
-    pub fn into_lanes(self) -> Lanes {
-        self.lanes
-    }
 }
 
 /// Threshold t with P(u ≤ t) = ⌈p·2³²⌉/2³² for a uniform 32-bit u: exact to

@@ -101,15 +101,6 @@ impl PathSampler {
         }
     }
 
-    /// Predicted table size for (α, β, M) before building (for method choice).
-    pub fn predicted_cells(m: usize, alpha: f64, beta: f64) -> Option<usize> {
-        if alpha + beta <= 1.0 {
-            return None;
-        }
-        let (a, b) = ((1.0 - alpha) / alpha, (1.0 - beta) / beta);
-        Some((m + 1) * (Self::initial_cap(m, a, b) + 1))
-    }
-
     fn build(m: usize, a: f64, b: f64, cap: usize) -> PathSampler {
         let w = cap + 1;
         let (ln_a, ln_b) = (a.ln(), b.ln());
