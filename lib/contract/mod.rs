@@ -57,10 +57,8 @@ pub fn check(ds: &Dataset, expected: Option<Kind>) -> Result<(), InputError> {
                         rule.ty.describe()
                     )));
                 }
-                if field.is_nullable() && rule.ty.is_list() {
-                    // Nullable list fields are fine as long as no value is null;
-                    // the typed readers check that where they read.
-                }
+                // Nullable fields from other writers are accepted; the typed
+                // column readers reject actual nulls where they read.
             }
         }
     }

@@ -38,13 +38,6 @@ impl ColType {
         }
     }
 
-    pub fn is_list(&self) -> bool {
-        matches!(
-            self,
-            ColType::ListInt8(_) | ColType::ListUInt64(_) | ColType::ListFloat32(_)
-        )
-    }
-
     pub fn describe(&self) -> String {
         match self {
             ColType::UInt64 => "UInt64".into(),
