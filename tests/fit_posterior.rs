@@ -61,6 +61,16 @@ fn exported_onnx_matches_burn_forward() {
             width: 0,
             depth: 0,
         },
+        PosteriorSpec {
+            arch: Arch::Pool,
+            k: 2,
+            h: 8,
+            w: 8,
+            gh: 6,
+            gw: 5,
+            width: 3,
+            depth: 0,
+        },
     ];
     let device = train_device(Device::Cpu).unwrap();
     for (s, spec) in specs.iter().enumerate() {

@@ -21,6 +21,9 @@ use super::program::{resample_matrix, Layer, ParamData, Program};
 pub enum Arch {
     Unet,
     SmallCnn,
+    /// convolutions, global average pooling, then an MLP onto the grid:
+    /// translation-invariant summaries, no image positions on the grid
+    Pool,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -99,6 +102,9 @@ fn half(n: usize) -> usize {
 impl PosteriorSpec {
     /// Why this spec cannot be built, if it cannot.
     pub fn check(&self) -> Result<(), String> {
+        if self.arch != Arch::SmallCnn && self.width == 0 {
+            return Err("--width must be at least 1".into());
+        }
         if self.arch == Arch::Unet {
             let f = 1usize << self.depth;
             if !self.h.is_multiple_of(f) || !self.w.is_multiple_of(f) {
@@ -131,6 +137,28 @@ impl PosteriorSpec {
                 let f = b.program.push(Layer::Flatten, x);
                 let n_in = 64 * half(half(self.h)) * half(half(self.w));
                 let l = b.linear(f, n_in, self.gh * self.gw, "fc");
+                b.program.push(
+                    Layer::ToGrid {
+                        h: self.gh,
+                        w: self.gw,
+                        rows: resample_matrix(self.gh, self.gh),
+                        cols: resample_matrix(self.gw, self.gw),
+                        gh: self.gh,
+                        gw: self.gw,
+                    },
+                    l,
+                )
+            }
+            Arch::Pool => {
+                let w0 = self.width;
+                let x = b.conv_relu(0, self.k, w0, 1, "conv1");
+                let x = b.conv_relu(x, w0, w0, 1, "conv2");
+                let x = b.conv_relu(x, w0, 2 * w0, 2, "conv3");
+                let x = b.conv_relu(x, 2 * w0, 2 * w0, 1, "conv4");
+                let p = b.program.push(Layer::Pool, x);
+                let hdn = b.linear(p, 2 * w0, 256, "mlp1");
+                let hdn = b.program.push(Layer::Relu, hdn);
+                let l = b.linear(hdn, 256, self.gh * self.gw, "mlp2");
                 b.program.push(
                     Layer::ToGrid {
                         h: self.gh,
