@@ -386,6 +386,21 @@ fn foreign_model(
     (encode(&g.finish("foreign", &[])), wt, bias)
 }
 
+/// `fit-posterior --predict-only` with `model` on `bundles` into `out`.
+fn predict_only(model: &Path, bundles: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--predict-only",
+        "--model",
+        model.to_str().unwrap(),
+        "--bundles",
+        bundles.to_str().unwrap(),
+        "--out-posteriors",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run("fit-posterior", &args)
+}
+
 #[test]
 fn predict_only_runs_a_foreign_model_and_refuses_a_mismatched_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -394,20 +409,11 @@ fn predict_only_runs_a_foreign_model_and_refuses_a_mismatched_one() {
     let model = dir.path().join("foreign.onnx");
     std::fs::write(&model, bytes).unwrap();
     let out = dir.path().join("p.parquet");
-    let r = run(
-        "fit-posterior",
-        &[
-            "--predict-only",
-            "--model",
-            model.to_str().unwrap(),
-            "--bundles",
-            bundles_path.to_str().unwrap(),
-            "--out-posteriors",
-            out.to_str().unwrap(),
-            "--predict-limit",
-            "50",
-            "-q",
-        ],
+    let r = predict_only(
+        &model,
+        &bundles_path,
+        &out,
+        &["--predict-limit", "50", "-q"],
     );
     assert!(r.status.success(), "{}", stderr(&r));
     // recompute the first K_bundle members' posterior by hand
@@ -452,18 +458,7 @@ fn predict_only_runs_a_foreign_model_and_refuses_a_mismatched_one() {
     let bad = dir.path().join("bad.onnx");
     std::fs::write(&bad, bytes).unwrap();
     let out2 = dir.path().join("p2.parquet");
-    let r = run(
-        "fit-posterior",
-        &[
-            "--predict-only",
-            "--model",
-            bad.to_str().unwrap(),
-            "--bundles",
-            bundles_path.to_str().unwrap(),
-            "--out-posteriors",
-            out2.to_str().unwrap(),
-        ],
-    );
+    let r = predict_only(&bad, &bundles_path, &out2, &[]);
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert!(
         stderr(&r).contains("bad.onnx") && stderr(&r).contains("logits"),

@@ -137,17 +137,7 @@ impl PosteriorSpec {
                 let f = b.program.push(Layer::Flatten, x);
                 let n_in = 64 * half(half(self.h)) * half(half(self.w));
                 let l = b.linear(f, n_in, self.gh * self.gw, "fc");
-                b.program.push(
-                    Layer::ToGrid {
-                        h: self.gh,
-                        w: self.gw,
-                        rows: resample_matrix(self.gh, self.gh),
-                        cols: resample_matrix(self.gw, self.gw),
-                        gh: self.gh,
-                        gw: self.gw,
-                    },
-                    l,
-                )
+                b.program.push(grid_reshape(self.gh, self.gw), l)
             }
             Arch::Pool => {
                 let w0 = self.width;
@@ -159,17 +149,7 @@ impl PosteriorSpec {
                 let hdn = b.linear(p, 2 * w0, 256, "mlp1");
                 let hdn = b.program.push(Layer::Relu, hdn);
                 let l = b.linear(hdn, 256, self.gh * self.gw, "mlp2");
-                b.program.push(
-                    Layer::ToGrid {
-                        h: self.gh,
-                        w: self.gw,
-                        rows: resample_matrix(self.gh, self.gh),
-                        cols: resample_matrix(self.gw, self.gw),
-                        gh: self.gh,
-                        gw: self.gw,
-                    },
-                    l,
-                )
+                b.program.push(grid_reshape(self.gh, self.gw), l)
             }
             Arch::Unet => {
                 let w0 = self.width;
@@ -217,6 +197,18 @@ impl PosteriorSpec {
         };
         debug_assert_eq!(out, b.program.output());
         (b.program, b.params)
+    }
+}
+
+/// Flat logits [N, gh·gw] viewed as the grid (identity resampling).
+fn grid_reshape(gh: usize, gw: usize) -> Layer {
+    Layer::ToGrid {
+        h: gh,
+        w: gw,
+        rows: resample_matrix(gh, gh),
+        cols: resample_matrix(gw, gw),
+        gh,
+        gw,
     }
 }
 
