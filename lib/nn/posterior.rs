@@ -48,9 +48,14 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// PyTorch-style uniform(±1/√fan_in) initialisation.
+    /// He (Kaiming) uniform initialisation, ±√(6/fan_in), keeps the signal's
+    /// variance through ReLU layers; biases start at zero.
     fn param(&mut self, name: String, shape: Vec<usize>, fan_in: usize) -> usize {
-        let bound = 1.0 / (fan_in as f64).sqrt();
+        let bound = if name.ends_with(".bias") {
+            0.0
+        } else {
+            (6.0 / fan_in as f64).sqrt()
+        };
         let n: usize = shape.iter().product();
         let data = (0..n)
             .map(|_| ((2.0 * self.rng.random::<f64>() - 1.0) * bound) as f32)
