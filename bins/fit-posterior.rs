@@ -5,17 +5,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use phasekit::cli::{self, Common};
+use phasekit::cli::{self, Common, Schedule};
 use phasekit::fit::posterior::{load_inputs, run, Outputs, TrainConfig};
 use phasekit::nn::posterior::Arch;
 use phasekit::runtime::Device;
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Schedule {
-    /// decay to 0 along a half cosine
-    Cosine,
-    Constant,
-}
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -210,3 +210,11 @@ mod tests {
         assert!(parse_range("--T", "x").is_err());
     }
 }
+
+/// Learning-rate schedule of the training tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schedule {
+    /// decay to 0 along a half cosine
+    Cosine,
+    Constant,
+}

@@ -6,10 +6,19 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::data::{Bundles, States};
-use super::posterior::LogRow;
-use crate::plot::canvas::{Canvas, LineChart, BLACK, BLUE, GREY, ORANGE, RED};
+use super::icnn::Thermo;
+use super::trainlog::LogRow;
+use crate::meta::Grid;
+use crate::plot::canvas::{fmt_tick, Canvas, LineChart, BLACK, BLUE, GREY, ORANGE, RED};
 
-pub fn loss_curve(path: &Path, log: &[LogRow], uniform: f64) -> Result<()> {
+/// Train loss (smoothed), test loss, and an optional horizontal reference line.
+pub fn loss_curve(
+    path: &Path,
+    log: &[LogRow],
+    title: &str,
+    y_label: &str,
+    reference: Option<(&str, f64)>,
+) -> Result<()> {
     let train: Vec<(f64, f64)> = log
         .iter()
         .filter(|r| !r.test)
@@ -35,19 +44,15 @@ pub fn loss_curve(path: &Path, log: &[LogRow], uniform: f64) -> Result<()> {
         smooth.first().map(|p| p.0).unwrap_or(0.0),
         smooth.last().map(|p| p.0).unwrap_or(1.0),
     );
+    let mut series = vec![("train", BLUE, smooth), ("test", ORANGE, test)];
+    if let Some((name, v)) = reference {
+        series.push((name, GREY, vec![(first, v), (last, v)]));
+    }
     LineChart {
-        title: "fit-posterior: soft cross-entropy",
+        title,
         x_label: "step",
-        y_label: "loss (nats)",
-        series: vec![
-            ("train", BLUE, smooth),
-            ("test", ORANGE, test),
-            (
-                "uniform prior",
-                GREY,
-                vec![(first, uniform), (last, uniform)],
-            ),
-        ],
+        y_label,
+        series,
         log_y: false,
     }
     .draw(path)
@@ -124,6 +129,109 @@ pub fn posterior_panels(
                 bundles.ids[*idx], p[0], t[0], p[1], t[1]
             ),
             BLACK,
+            1,
+        );
+    }
+    c.save(path)
+}
+
+/// Maps of log Z, its two partial derivatives, the three Fisher components
+/// and det G over the grid (the BTI paper's Figures 3, 5, 7, 14): first
+/// parameter down the rows, second along the columns.
+pub fn thermo_maps(path: &Path, thermo: &Thermo, grid: &Grid) -> Result<()> {
+    let p = &grid.params;
+    let det = thermo.det();
+    let panels: Vec<(String, Vec<f64>)> = vec![
+        ("log Z".into(), thermo.log_z.clone()),
+        (
+            format!("dlogZ/d{}", p[0]),
+            thermo.grad.iter().map(|g| g[0]).collect(),
+        ),
+        (
+            format!("dlogZ/d{}", p[1]),
+            thermo.grad.iter().map(|g| g[1]).collect(),
+        ),
+        (
+            format!("G {}{}", p[0], p[0]),
+            thermo.hessian.iter().map(|h| h[0][0]).collect(),
+        ),
+        (
+            format!("G {}{}", p[0], p[1]),
+            thermo.hessian.iter().map(|h| h[0][1]).collect(),
+        ),
+        (
+            format!("G {}{}", p[1], p[1]),
+            thermo.hessian.iter().map(|h| h[1][1]).collect(),
+        ),
+        ("det G".into(), det),
+    ];
+    heat_panels(
+        path,
+        "fit-icnn: free energy and Fisher metric",
+        &panels,
+        grid,
+    )
+}
+
+/// A row-wrapped set of labelled heatmaps over `grid`, each with its range
+/// and the axes' bounds.
+pub fn heat_panels(
+    path: &Path,
+    title: &str,
+    panels: &[(String, Vec<f64>)],
+    grid: &Grid,
+) -> Result<()> {
+    let (cell, pad, label) = (200i64, 30i64, 30i64);
+    let per_row = 4i64;
+    let rows = panels.len().div_ceil(per_row as usize) as i64;
+    let mut c = Canvas::new(
+        (per_row * (cell + pad) + pad) as usize,
+        (rows * (cell + pad + 2 * label) + 30) as usize,
+    );
+    c.text(pad, 8, title, BLACK, 1);
+    let [gh, gw] = grid.shape;
+    let b = |a: usize| grid.bounds[&grid.params[a]];
+    for (k, (name, values)) in panels.iter().enumerate() {
+        let (col, row) = (k as i64 % per_row, k as i64 / per_row);
+        let x = pad + col * (cell + pad);
+        let y = 30 + row * (cell + pad + 2 * label);
+        let finite = values.iter().filter(|v| v.is_finite());
+        let lo = finite.clone().cloned().fold(f64::MAX, f64::min);
+        let hi = finite.cloned().fold(f64::MIN, f64::max);
+        c.text(x, y, name, BLACK, 1);
+        c.text(
+            x,
+            y + 12,
+            &format!("{} .. {}", fmt_tick(lo), fmt_tick(hi)),
+            GREY,
+            1,
+        );
+        c.heatmap(
+            x,
+            y + label,
+            cell,
+            cell,
+            values,
+            gh,
+            gw,
+            lo,
+            hi.max(lo + 1e-12),
+        );
+        let [r0, r1] = b(0);
+        let [c0, c1] = b(1);
+        let (p0, p1) = (&grid.params[0], &grid.params[1]);
+        c.text(
+            x,
+            y + label + cell + 4,
+            &format!("down: {p0} {}..{}", fmt_tick(r0), fmt_tick(r1)),
+            GREY,
+            1,
+        );
+        c.text(
+            x,
+            y + label + cell + 14,
+            &format!("across: {p1} {}..{}", fmt_tick(c0), fmt_tick(c1)),
+            GREY,
             1,
         );
     }

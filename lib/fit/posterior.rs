@@ -12,12 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::data::{assemble, Bundles, States};
+use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::bundle::target::TargetBuilder;
 use crate::cli::Common;
-use crate::contract::TableWriter;
-use crate::io::SinkOptions;
-use crate::meta::{FileMeta, Kind, Provenance};
 use crate::nn::burn_exec::{forward, to_vec, train_device, Adam, Net};
 use crate::nn::posterior::{Arch, PosteriorSpec};
 use crate::nn::program::to_onnx;
@@ -45,14 +43,6 @@ pub struct TrainConfig {
     pub checkpoint: Option<PathBuf>,
     pub checkpoint_every: usize,
     pub resume: Option<PathBuf>,
-}
-
-/// One row of the training log.
-#[derive(Clone, Debug)]
-pub struct LogRow {
-    pub step: u64,
-    pub test: bool,
-    pub loss: f64,
 }
 
 pub struct Trained {
@@ -136,15 +126,7 @@ pub fn train(
                 path.display()
             );
         }
-        if let Some(rows) = extra.get("log").and_then(|l| l.as_array()) {
-            for r in rows {
-                log.push(LogRow {
-                    step: r[0].as_u64().unwrap_or(0),
-                    test: r[1].as_bool().unwrap_or(false),
-                    loss: r[2].as_f64().unwrap_or(f64::NAN),
-                });
-            }
-        }
+        log = trainlog::from_json(extra.get("log"));
     }
     let start = adam.step as usize;
 
@@ -252,11 +234,8 @@ pub fn train(
         }
         if let Some(ck) = &cfg.checkpoint {
             if (step + 1) % cfg.checkpoint_every == 0 || done {
-                let rows: Vec<serde_json::Value> = log
-                    .iter()
-                    .map(|r| json!([r.step, r.test, r.loss]))
-                    .collect();
-                adam.save_checkpoint(&net, ck, &json!({"spec": spec, "log": rows}))?;
+                let extra = json!({"spec": spec, "log": trainlog::to_json(&log)});
+                adam.save_checkpoint(&net, ck, &extra)?;
             }
         }
         bar.set_message(format!("train {ema:.3} test {last_test:.3}"));
@@ -284,32 +263,6 @@ pub fn train(
         steps_per_s: trained_steps as f64 / secs.max(1e-9),
         parameters: net.parameter_count(),
     })
-}
-
-/// Write the training log as a trainlog file.
-pub fn write_log(
-    path: &Path,
-    log: &[LogRow],
-    bundles: &Bundles,
-    spec: &PosteriorSpec,
-    seed: u64,
-) -> Result<()> {
-    let meta = FileMeta::new(
-        Kind::Trainlog,
-        bundles.meta.params.clone(),
-        bundles.meta.bounds.clone(),
-        json!({"network": spec, "loss": "soft cross-entropy"}),
-        Provenance::from_env("fit-posterior", Some(seed)),
-    );
-    let mut w = TableWriter::create(path, &meta, &[], &SinkOptions::default())?;
-    for r in log {
-        w.u64(0, r.step);
-        w.str(1, if r.test { "test" } else { "train" });
-        w.f64(2, r.loss);
-        w.end_row()?;
-    }
-    w.finish()?;
-    Ok(())
 }
 
 /// Everything a fit-posterior run writes.
@@ -364,7 +317,15 @@ pub fn run(
             let t = train(cfg, bundles, states, common)?;
             crate::io::atomic::write_bytes(out.model, &t.onnx)?;
             if let Some(lp) = out.log {
-                write_log(lp, &t.log, bundles, &t.spec, common.seed)?;
+                trainlog::write_log(
+                    lp,
+                    &t.log,
+                    &bundles.meta.params,
+                    &bundles.meta.bounds,
+                    json!({"network": t.spec, "loss": "soft cross-entropy"}),
+                    "fit-posterior",
+                    common.seed,
+                )?;
             }
             Some(t)
         }
@@ -384,7 +345,13 @@ pub fn run(
         std::fs::create_dir_all(dir)
             .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;
         if let Some(t) = &trained {
-            super::figures::loss_curve(&dir.join("loss.png"), &t.log, t.uniform_loss)?;
+            super::figures::loss_curve(
+                &dir.join("loss.png"),
+                &t.log,
+                "fit-posterior: soft cross-entropy",
+                "loss (nats)",
+                Some(("uniform prior", t.uniform_loss)),
+            )?;
         }
         if !quality.examples.is_empty() {
             super::figures::posterior_panels(
