@@ -4,6 +4,7 @@
 //! arguments, call into it and report. Stages talk through Parquet files
 //! (see `schemas/`) and ONNX models.
 
+pub mod analysis;
 pub mod bundle;
 pub mod cli;
 pub mod contract;

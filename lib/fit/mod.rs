@@ -2,5 +2,8 @@
 
 pub mod data;
 pub mod figures;
+pub mod icnn;
 pub mod posterior;
+pub mod posteriors;
 pub mod predict;
+pub mod trainlog;

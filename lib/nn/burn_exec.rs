@@ -11,6 +11,7 @@ use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::icnn::{IcnnSpec, Weights};
 use super::program::{Layer, ParamData, Program};
 use crate::runtime::Device as RunDevice;
 
@@ -381,5 +382,70 @@ impl Adam {
         }
         self.step = header["adam_step"].as_u64().unwrap_or(0);
         Ok(header["extra"].clone())
+    }
+}
+
+/// The ICNN's operations on burn tensors (autodiff flows through all of them,
+/// so the gradient of F in t stays differentiable in the weights).
+pub struct BurnAlgebra;
+
+impl super::icnn::Algebra for BurnAlgebra {
+    type V = Tensor<2>;
+    fn matmul(&mut self, a: &Tensor<2>, b: &Tensor<2>) -> Tensor<2> {
+        a.clone().matmul(b.clone())
+    }
+    fn add(&mut self, a: &Tensor<2>, b: &Tensor<2>) -> Tensor<2> {
+        a.clone() + b.clone()
+    }
+    fn sub(&mut self, a: &Tensor<2>, b: &Tensor<2>) -> Tensor<2> {
+        a.clone() - b.clone()
+    }
+    fn mul(&mut self, a: &Tensor<2>, b: &Tensor<2>) -> Tensor<2> {
+        a.clone() * b.clone()
+    }
+    fn softplus(&mut self, a: &Tensor<2>) -> Tensor<2> {
+        burn::tensor::activation::softplus(a.clone(), 1.0)
+    }
+    fn sigmoid(&mut self, a: &Tensor<2>) -> Tensor<2> {
+        burn::tensor::activation::sigmoid(a.clone())
+    }
+}
+
+/// Effective ICNN weights from the flat parameters of `net` (built from
+/// [`IcnnSpec::init`]): softplus on the raw hidden weights and the output
+/// scale folded in, inside the autodiff graph.
+pub fn icnn_weights(spec: &IcnnSpec, net: &Net) -> Weights<Tensor<2>> {
+    let dev = &net.device;
+    let (norm, shift, dx) = spec.normalisation();
+    let np = spec.inputs();
+    let constant = |data: &[f32], rows: usize, cols: usize| {
+        Tensor::<2>::from_data(TensorData::new(data.to_vec(), [rows, cols]), dev)
+    };
+    let param = |name: &str, rows: usize, cols: usize| -> Tensor<2> {
+        let k = net
+            .names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("ICNN parameter {name} missing"));
+        net.params[k].clone().reshape([rows, cols])
+    };
+    let positive = |t: Tensor<2>| burn::tensor::activation::softplus(t, 1.0);
+    let (h, s) = (spec.hidden, spec.scale);
+    Weights {
+        norm: constant(&norm, np, np),
+        shift: constant(&shift, 1, np),
+        dx: dx.iter().map(|d| constant(d, 1, np)).collect(),
+        w_in: (0..spec.layers)
+            .map(|l| param(&format!("in{l}.weight"), np, h))
+            .collect(),
+        bias: (0..spec.layers)
+            .map(|l| param(&format!("in{l}.bias"), 1, h))
+            .collect(),
+        u: (1..spec.layers)
+            .map(|l| positive(param(&format!("z{l}.raw"), h, h)))
+            .collect(),
+        u_out: positive(param("out.z_raw", h, 1)) * s,
+        w_out: param("out.x", np, 1) * s,
+        b_out: param("out.bias", 1, 1) * s,
     }
 }

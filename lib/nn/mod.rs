@@ -2,6 +2,7 @@
 //! Every framework-specific (burn) line lives under this module.
 
 pub mod burn_exec;
+pub mod icnn;
 pub mod onnx;
 pub mod posterior;
 pub mod program;

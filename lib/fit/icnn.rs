@@ -1,0 +1,453 @@
+//! fit-icnn's training (BTI paper eqs. 19–21): an input-convex log Z_w(t)
+//! whose exponential family, P_w(t | t') ∝ exp[∇log Z_w(t')·t − log Z_w(t)]
+//! on the grid, matches each bundle's predicted posterior in Jensen–Shannon
+//! divergence. Then the export (free_energy.onnx) and the thermodynamic
+//! table on the grid, computed from the exported file by ONNX Runtime.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
+use serde_json::json;
+
+use super::posteriors::{grid_points, PosteriorSet};
+use super::trainlog::{self, LogRow};
+use crate::bail_input;
+use crate::cli::Common;
+use crate::contract::TableWriter;
+use crate::io::{content_hash, SinkOptions};
+use crate::meta::{FileMeta, InputRef, Kind, Provenance};
+use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, Adam, BurnAlgebra, Net};
+use crate::nn::icnn::{propagate, IcnnSpec};
+use crate::nn::program::Program;
+use crate::runtime::{Device, Model};
+use crate::sim::rng::chain_rng;
+
+const INIT_STREAM: u64 = 0x4943_4e4e_0000_0001;
+const BATCH_STREAM: u64 = 0x4943_4e4e_0000_0002;
+const TEST_STREAM: u64 = 0x4943_4e4e_0000_0003;
+
+/// Test bundles in the fixed test-loss set.
+const TEST_SET: usize = 512;
+
+#[derive(Clone, Debug)]
+pub struct IcnnConfig {
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub cosine: bool,
+    pub layers: usize,
+    pub hidden: usize,
+    pub device: Device,
+    pub eval_every: usize,
+    pub checkpoint: Option<PathBuf>,
+    pub checkpoint_every: usize,
+    pub resume: Option<PathBuf>,
+}
+
+pub struct TrainedIcnn {
+    pub spec: IcnnSpec,
+    pub onnx: Vec<u8>,
+    pub log: Vec<LogRow>,
+    pub steps_per_s: f64,
+    pub parameters: usize,
+}
+
+/// The spec for `set`: prior bounds from the grid, the output scale from the
+/// posteriors' typical width.
+pub fn spec_for(cfg: &IcnnConfig, set: &PosteriorSet) -> Result<IcnnSpec> {
+    let b = |p: &String| set.grid.bounds[p];
+    let var = set.mean_unit_variance();
+    // posteriors narrower than a grid cell say no more than one cell's width
+    let cell = 1.0 / (12.0 * (set.grid.shape[0].max(set.grid.shape[1]) as f64).powi(2));
+    let spec = IcnnSpec {
+        lo: set.grid.params.iter().map(|p| b(p)[0]).collect(),
+        hi: set.grid.params.iter().map(|p| b(p)[1]).collect(),
+        layers: cfg.layers,
+        hidden: cfg.hidden,
+        scale: 1.0 / var.max(cell),
+    };
+    if let Err(why) = spec.check() {
+        bail_input!("{why}");
+    }
+    Ok(spec)
+}
+
+/// Rows of `points` as an [N, 2] tensor.
+fn points_tensor(points: &[[f64; 2]], device: &burn::tensor::Device) -> Tensor<2> {
+    let flat: Vec<f32> = points.iter().flat_map(|p| p.map(|v| v as f32)).collect();
+    Tensor::<2>::from_data(TensorData::new(flat, [points.len(), 2]), device)
+}
+
+/// Mean Jensen–Shannon divergence (nats) between the posteriors `q` [B, G]
+/// (with Σ q log q per row, `q_log_q` [B, 1]) and the exponential family of
+/// eq. 19 built from log Z on the grid `log_z` [1, G] and ∇log Z at the
+/// bundle centres `grad` [B, 2], over grid points `grid_t` [G, 2].
+pub fn jsd_loss(
+    q: Tensor<2>,
+    q_log_q: Tensor<2>,
+    log_z: Tensor<2>,
+    grad: Tensor<2>,
+    grid_t: Tensor<2>,
+) -> Tensor<1> {
+    let logits = grad.matmul(grid_t.transpose()) - log_z;
+    let log_p = log_softmax(logits, 1);
+    let p = log_p.clone().exp();
+    let m = (q.clone() + p.clone()) * 0.5;
+    let log_m = m.clamp_min(1e-30).log();
+    let kl_q = q_log_q - (q * log_m.clone()).sum_dim(1);
+    let kl_p = (p * (log_p - log_m)).sum_dim(1);
+    ((kl_q + kl_p) * 0.5).mean()
+}
+
+/// The loss of the network in `net` on bundles `rows` of `set`.
+fn loss_on(
+    spec: &IcnnSpec,
+    net: &Net,
+    set: &PosteriorSet,
+    rows: &[usize],
+    grid_t: &Tensor<2>,
+) -> Tensor<1> {
+    let dev = &net.device;
+    let g = set.grid.len();
+    let w = icnn_weights(spec, net);
+    let mut alg = BurnAlgebra;
+    let log_z = propagate(&mut alg, &w, grid_t, 0).value.reshape([1, g]);
+    let centres: Vec<[f64; 2]> = rows.iter().map(|&i| set.centres[i]).collect();
+    let jet = propagate(&mut alg, &w, &points_tensor(&centres, dev), 1);
+    let grad = Tensor::cat(jet.grad, 1);
+    let mut q = Vec::with_capacity(rows.len() * g);
+    let mut qlq = Vec::with_capacity(rows.len());
+    for &i in rows {
+        let post = set.posterior(i);
+        q.extend_from_slice(post);
+        qlq.push(
+            post.iter()
+                .filter(|&&v| v > 0.0)
+                .map(|&v| v as f64 * (v as f64).ln())
+                .sum::<f64>() as f32,
+        );
+    }
+    let n = rows.len();
+    let q = Tensor::<2>::from_data(TensorData::new(q, [n, g]), dev);
+    let qlq = Tensor::<2>::from_data(TensorData::new(qlq, [n, 1]), dev);
+    jsd_loss(q, qlq, log_z, grad, grid_t.clone())
+}
+
+/// ONNX metadata_props of a free-energy model.
+pub fn model_metadata(
+    set: &PosteriorSet,
+    spec: &IcnnSpec,
+    training: serde_json::Value,
+) -> Vec<(String, String)> {
+    vec![
+        ("phasekit.kind".into(), "free_energy".into()),
+        ("phasekit.version".into(), "1".into()),
+        ("phasekit.params".into(), json!(set.meta.params).to_string()),
+        ("phasekit.bounds".into(), json!(set.meta.bounds).to_string()),
+        ("phasekit.grid".into(), json!(set.grid).to_string()),
+        ("phasekit.network".into(), json!(spec).to_string()),
+        ("phasekit.training".into(), training.to_string()),
+    ]
+}
+
+pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<TrainedIcnn> {
+    let spec = spec_for(cfg, set)?;
+    let device = train_device(cfg.device)?;
+    let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
+    let mut net = Net::new(Program::default(), init, &device);
+    let mut adam = Adam::new(&net, cfg.lr);
+    let mut log = Vec::new();
+    if let Some(path) = &cfg.resume {
+        let extra = adam.load_checkpoint(&mut net, path)?;
+        if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
+            bail_input!(
+                "--resume {}: the checkpoint was trained with another network (--layers/--hidden) or other posteriors",
+                path.display()
+            );
+        }
+        log = trainlog::from_json(extra.get("log"));
+    }
+    let start = adam.step as usize;
+    let train_rows: Vec<usize> = (0..set.len()).filter(|&i| !set.is_test[i]).collect();
+    // with no split, every bundle trains and the test loss is over all of them
+    let train_rows = if train_rows.is_empty() {
+        (0..set.len()).collect()
+    } else {
+        train_rows
+    };
+    let test_rows: Vec<usize> = {
+        let all: Vec<usize> = (0..set.len()).filter(|&i| set.is_test[i]).collect();
+        let mut rng = chain_rng(common.seed, TEST_STREAM);
+        let pool = if all.is_empty() { &train_rows } else { &all };
+        if pool.len() <= TEST_SET {
+            pool.clone()
+        } else {
+            (0..TEST_SET)
+                .map(|_| pool[rng.random_range(0..pool.len())])
+                .collect()
+        }
+    };
+    let grid_t = points_tensor(&grid_points(&set.grid), &device);
+
+    if start == 0 {
+        // the untrained network's test loss: where the curve starts
+        let loss = to_vec(loss_on(&spec, &net, set, &test_rows, &grid_t))?[0] as f64;
+        log.push(LogRow {
+            step: 0,
+            test: true,
+            loss,
+        });
+    }
+    let bar = common.bar(cfg.steps as u64, "train");
+    bar.set_position(start as u64);
+    let started = Instant::now();
+    let (mut ema, mut last_test) = (f64::NAN, f64::NAN);
+    for step in start..cfg.steps {
+        let mut rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
+        let rows: Vec<usize> = (0..cfg.batch)
+            .map(|_| train_rows[rng.random_range(0..train_rows.len())])
+            .collect();
+        let loss = loss_on(&spec, &net, set, &rows, &grid_t);
+        let lv = to_vec(loss.clone())?[0] as f64;
+        if !lv.is_finite() {
+            anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
+        }
+        adam.lr = if cfg.cosine {
+            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / cfg.steps as f64).cos())
+        } else {
+            cfg.lr
+        };
+        adam.step(&mut net, loss)?;
+        log.push(LogRow {
+            step: step as u64 + 1,
+            test: false,
+            loss: lv,
+        });
+        ema = if ema.is_nan() {
+            lv
+        } else {
+            0.95 * ema + 0.05 * lv
+        };
+        let done = step + 1 == cfg.steps;
+        if (step + 1) % cfg.eval_every == 0 || done {
+            // evaluated in the autodiff graph too (dropped unused): one code path
+            last_test = to_vec(loss_on(&spec, &net, set, &test_rows, &grid_t))?[0] as f64;
+            log.push(LogRow {
+                step: step as u64 + 1,
+                test: true,
+                loss: last_test,
+            });
+        }
+        if let Some(ck) = &cfg.checkpoint {
+            if (step + 1) % cfg.checkpoint_every == 0 || done {
+                let extra = json!({"spec": spec, "log": trainlog::to_json(&log)});
+                adam.save_checkpoint(&net, ck, &extra)?;
+            }
+        }
+        bar.set_message(format!("JSD train {ema:.4} test {last_test:.4}"));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let training = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine,
+                          "seed": common.seed, "loss": "Jensen-Shannon divergence (eq. 20)",
+                          "final_test_loss": last_test});
+    let onnx = crate::nn::icnn::to_onnx(
+        &spec,
+        &net.host_params()?,
+        &model_metadata(set, &spec, training),
+    );
+    Ok(TrainedIcnn {
+        spec,
+        onnx,
+        log,
+        steps_per_s: cfg.steps.saturating_sub(start) as f64 / secs.max(1e-9),
+        parameters: net.parameter_count(),
+    })
+}
+
+/// log Z, its gradient and Hessian at some points (from a free-energy model).
+pub struct Thermo {
+    pub points: Vec<[f64; 2]>,
+    pub log_z: Vec<f64>,
+    pub grad: Vec<[f64; 2]>,
+    /// [G][2][2]
+    pub hessian: Vec<[[f64; 2]; 2]>,
+}
+
+impl Thermo {
+    /// det G at each point.
+    pub fn det(&self) -> Vec<f64> {
+        self.hessian
+            .iter()
+            .map(|h| h[0][0] * h[1][1] - h[0][1] * h[1][0])
+            .collect()
+    }
+}
+
+/// Evaluate any model honouring the free-energy contract at `points`.
+pub fn evaluate(
+    model_path: &Path,
+    points: &[[f64; 2]],
+    device: Device,
+    threads: usize,
+) -> Result<Thermo> {
+    let mut model = Model::load(model_path, device, threads)?;
+    for (name, rank) in [("log_z", 1usize), ("grad", 2), ("hessian", 3)] {
+        match model.output(name) {
+            Some(s) if s.shape.len() == rank => {}
+            Some(s) => bail_input!(
+                "{}: output '{name}' has rank {}, the free-energy contract says {rank} (schemas/models.md)",
+                model_path.display(),
+                s.shape.len()
+            ),
+            None => bail_input!(
+                "{}: no output named '{name}' (schemas/models.md)",
+                model_path.display()
+            ),
+        }
+    }
+    if model.input("t").is_none() {
+        bail_input!(
+            "{}: no input named 't' (schemas/models.md)",
+            model_path.display()
+        );
+    }
+    let mut out = Thermo {
+        points: points.to_vec(),
+        log_z: Vec::with_capacity(points.len()),
+        grad: Vec::with_capacity(points.len()),
+        hessian: Vec::with_capacity(points.len()),
+    };
+    for chunk in points.chunks(4096) {
+        let t: Vec<f32> = chunk.iter().flat_map(|p| p.map(|v| v as f32)).collect();
+        let r = model.run(&[("t", &[chunk.len(), 2], &t)])?;
+        let (lz, gr, he) = (&r["log_z"].data, &r["grad"].data, &r["hessian"].data);
+        if lz.len() != chunk.len() || gr.len() != 2 * chunk.len() || he.len() != 4 * chunk.len() {
+            bail_input!(
+                "{}: outputs do not have the contract's shapes for 2 parameters",
+                model_path.display()
+            );
+        }
+        for i in 0..chunk.len() {
+            out.log_z.push(lz[i] as f64);
+            out.grad.push([gr[2 * i] as f64, gr[2 * i + 1] as f64]);
+            let h = &he[4 * i..4 * i + 4];
+            out.hessian
+                .push([[h[0] as f64, h[1] as f64], [h[2] as f64, h[3] as f64]]);
+        }
+    }
+    if let Some(v) = out.log_z.iter().find(|v| !v.is_finite()) {
+        bail_input!("{}: the model produced {v} for log Z", model_path.display());
+    }
+    Ok(out)
+}
+
+/// Write the thermo table on the grid of `set` from the model at `model_path`.
+pub fn write_thermo(
+    model_path: &Path,
+    set: &PosteriorSet,
+    out: &Path,
+    device: Device,
+    common: &Common,
+) -> Result<Thermo> {
+    let thermo = evaluate(model_path, &set.grid_points(), device, common.threads)?;
+    let mut prov = Provenance::from_env("fit-icnn", Some(common.seed));
+    for p in [&set.path, &model_path.to_path_buf()] {
+        prov.inputs.push(InputRef {
+            path: p.display().to_string(),
+            hash: content_hash(p)?,
+        });
+    }
+    let meta = FileMeta::new(
+        Kind::Thermo,
+        set.meta.params.clone(),
+        set.meta.bounds.clone(),
+        set.meta.model.clone(),
+        prov,
+    )
+    .with("grid", &set.grid);
+    let mut w = TableWriter::create(out, &meta, &[], &SinkOptions::default())?;
+    let p = &set.meta.params;
+    let cols = [
+        w.col(&p[0])?,
+        w.col(&p[1])?,
+        w.col("log_z")?,
+        w.col(&format!("grad_{}", p[0]))?,
+        w.col(&format!("grad_{}", p[1]))?,
+        w.col(&format!("fisher_{}_{}", p[0], p[0]))?,
+        w.col(&format!("fisher_{}_{}", p[0], p[1]))?,
+        w.col(&format!("fisher_{}_{}", p[1], p[1]))?,
+    ];
+    for i in 0..thermo.points.len() {
+        let (t, g, h) = (thermo.points[i], thermo.grad[i], thermo.hessian[i]);
+        for (c, v) in cols.iter().zip([
+            t[0],
+            t[1],
+            thermo.log_z[i],
+            g[0],
+            g[1],
+            h[0][0],
+            h[0][1],
+            h[1][1],
+        ]) {
+            w.f64(*c, v);
+        }
+        w.end_row()?;
+    }
+    w.finish()?;
+    Ok(thermo)
+}
+
+/// Everything a fit-icnn run writes.
+pub struct IcnnOutputs<'a> {
+    pub model: &'a Path,
+    pub thermo: &'a Path,
+    pub log: Option<&'a Path>,
+    pub plots: Option<&'a Path>,
+}
+
+pub struct IcnnSummary {
+    pub trained: TrainedIcnn,
+    pub thermo: Thermo,
+}
+
+/// Train, export, tabulate with ONNX Runtime, draw.
+pub fn run(
+    cfg: &IcnnConfig,
+    set: &PosteriorSet,
+    out: &IcnnOutputs,
+    common: &Common,
+) -> Result<IcnnSummary> {
+    let trained = train(cfg, set, common)?;
+    crate::io::atomic::write_bytes(out.model, &trained.onnx)?;
+    if let Some(lp) = out.log {
+        trainlog::write_log(
+            lp,
+            &trained.log,
+            &set.meta.params,
+            &set.meta.bounds,
+            json!({"network": trained.spec, "loss": "Jensen-Shannon divergence (eq. 20)"}),
+            "fit-icnn",
+            common.seed,
+        )?;
+    }
+    let thermo = write_thermo(out.model, set, out.thermo, cfg.device, common)?;
+    if let Some(dir) = out.plots {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;
+        super::figures::loss_curve(
+            &dir.join("icnn-loss.png"),
+            &trained.log,
+            "fit-icnn: Jensen-Shannon divergence",
+            "JSD (nats)",
+            None,
+        )?;
+        super::figures::thermo_maps(&dir.join("thermo.png"), &thermo, &set.grid)?;
+    }
+    Ok(IcnnSummary { trained, thermo })
+}
