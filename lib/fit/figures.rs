@@ -188,21 +188,30 @@ pub fn heat_panels(
         (per_row * (cell + pad) + pad) as usize,
         (rows * (cell + pad + 2 * label) + 30) as usize,
     );
-    c.text(pad, 8, title, BLACK, 1);
+    c.text(
+        pad,
+        8,
+        &format!("{title}  (colours: 1st..99th percentile of each map)"),
+        BLACK,
+        1,
+    );
     let [gh, gw] = grid.shape;
     let b = |a: usize| grid.bounds[&grid.params[a]];
     for (k, (name, values)) in panels.iter().enumerate() {
         let (col, row) = (k as i64 % per_row, k as i64 / per_row);
         let x = pad + col * (cell + pad);
         let y = 30 + row * (cell + pad + 2 * label);
-        let finite = values.iter().filter(|v| v.is_finite());
-        let lo = finite.clone().cloned().fold(f64::MAX, f64::min);
-        let hi = finite.cloned().fold(f64::MIN, f64::max);
+        let mut sorted: Vec<f64> = values.iter().cloned().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        // colours span the 1st..99th percentiles, so a few extreme cells at
+        // the prior's edge do not wash out the rest
+        let (lo, hi) = (at(0.01), at(0.99));
         c.text(x, y, name, BLACK, 1);
         c.text(
             x,
             y + 12,
-            &format!("{} .. {}", fmt_tick(lo), fmt_tick(hi)),
+            &format!("{} .. {}", fmt_tick(at(0.0)), fmt_tick(at(1.0))),
             GREY,
             1,
         );

@@ -171,7 +171,10 @@ impl Canvas {
 /// Short tick label.
 pub fn fmt_tick(v: f64) -> String {
     let a = v.abs();
-    if a != 0.0 && !(1e-2..1e4).contains(&a) {
+    if a < 1e-12 {
+        // an open bound such as TASEP's smallest positive rate reads as 0
+        "0".into()
+    } else if a != 0.0 && !(1e-2..1e4).contains(&a) {
         format!("{v:.1e}")
     } else if a >= 100.0 {
         format!("{v:.0}")
