@@ -17,6 +17,7 @@ pub mod io;
 pub mod meta;
 pub mod nn;
 pub mod plot;
+pub mod report;
 pub mod runtime;
 pub mod sim;
 

@@ -1,0 +1,251 @@
+//! pk-report: the end of a BTI pipeline. Reads the pipeline's files,
+//! checks them against exact results, and writes a Markdown report with the
+//! figures and a table of checks.
+
+pub mod ising;
+pub mod tasep;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::contract::{self, col_f64};
+use crate::fit::icnn::Thermo;
+use crate::meta::{Grid, Kind};
+
+/// One row of the check table.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Check {
+    pub name: String,
+    pub value: String,
+    pub reference: String,
+    /// Some(true) pass, Some(false) fail, None informational
+    pub pass: Option<bool>,
+    pub how: String,
+}
+
+impl Check {
+    pub fn new(
+        name: &str,
+        value: String,
+        reference: String,
+        pass: Option<bool>,
+        how: &str,
+    ) -> Check {
+        Check {
+            name: name.into(),
+            value,
+            reference,
+            pass,
+            how: how.into(),
+        }
+    }
+}
+
+/// What a report is made of.
+pub struct Inputs {
+    pub data: PathBuf,
+    pub posteriors: PathBuf,
+    pub thermo: PathBuf,
+    /// (caption, path) of figures to embed
+    pub figures: Vec<(String, PathBuf)>,
+    pub title: String,
+}
+
+/// Read a thermo table (schemas/thermo.md) with its grid.
+pub fn load_thermo(path: &Path) -> Result<(Grid, Thermo)> {
+    let ds = contract::open(path, Kind::Thermo)?;
+    let grid: Grid = ds.meta.get(path, "grid")?;
+    let p = ds.meta.params.clone();
+    if p.len() != 2 {
+        crate::bail_input!("{}: two parameters expected", path.display());
+    }
+    let mut t = Thermo {
+        points: vec![],
+        log_z: vec![],
+        grad: vec![],
+        hessian: vec![],
+    };
+    for b in ds.batches(None, 65536)? {
+        let b = b?;
+        let c = |n: String| -> Result<Vec<f64>> { Ok(col_f64(&b, &n)?.to_vec()) };
+        let (a, bb) = (c(p[0].clone())?, c(p[1].clone())?);
+        let lz = c("log_z".into())?;
+        let (g0, g1) = (c(format!("grad_{}", p[0]))?, c(format!("grad_{}", p[1]))?);
+        let h00 = c(format!("fisher_{}_{}", p[0], p[0]))?;
+        let h01 = c(format!("fisher_{}_{}", p[0], p[1]))?;
+        let h11 = c(format!("fisher_{}_{}", p[1], p[1]))?;
+        for i in 0..a.len() {
+            t.points.push([a[i], bb[i]]);
+            t.log_z.push(lz[i]);
+            t.grad.push([g0[i], g1[i]]);
+            t.hessian.push([[h00[i], h01[i]], [h01[i], h11[i]]]);
+        }
+    }
+    if t.points.len() != grid.len() {
+        crate::bail_input!(
+            "{}: {} rows, but phasekit.grid has {} points",
+            path.display(),
+            t.points.len(),
+            grid.len()
+        );
+    }
+    Ok((grid, t))
+}
+
+/// Smallest eigenvalue of a symmetric 2×2 matrix.
+pub fn min_eigenvalue(h: &[[f64; 2]; 2]) -> f64 {
+    let (a, b, c) = (h[0][0], h[0][1], h[1][1]);
+    0.5 * (a + c) - (0.25 * (a - c).powi(2) + b * b).sqrt()
+}
+
+/// The convexity check every report carries.
+pub fn convexity_check(t: &Thermo) -> Check {
+    let scale = t
+        .hessian
+        .iter()
+        .flat_map(|h| h.iter().flatten())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let worst = t
+        .hessian
+        .iter()
+        .map(min_eigenvalue)
+        .fold(f64::INFINITY, f64::min);
+    Check::new(
+        "Fisher metric positive semi-definite on the grid",
+        format!("smallest eigenvalue {worst:.3e} (largest entry {scale:.3e})"),
+        "≥ 0 (up to 1e-6 of the largest entry)".into(),
+        Some(worst >= -1e-6 * scale),
+        "eigenvalues of the exported Hessian at every grid point",
+    )
+}
+
+/// Posterior-mean RMSE on test bundles, per parameter.
+pub fn posterior_rmse(path: &Path) -> Result<(Vec<String>, [f64; 2], usize)> {
+    let set = crate::fit::posteriors::PosteriorSet::load(path)?;
+    let [gh, gw] = set.grid.shape;
+    let (mut se, mut n) = ([0.0f64; 2], 0usize);
+    for i in (0..set.len()).filter(|&i| set.is_test[i]) {
+        let post = set.posterior(i);
+        let mut mean = [0.0f64; 2];
+        for r in 0..gh {
+            for c in 0..gw {
+                let p = post[r * gw + c] as f64;
+                mean[0] += p * set.grid.coord(0, r);
+                mean[1] += p * set.grid.coord(1, c);
+            }
+        }
+        for a in 0..2 {
+            se[a] += (mean[a] - set.centres[i][a]).powi(2);
+        }
+        n += 1;
+    }
+    let rmse = se.map(|s| (s / n.max(1) as f64).sqrt());
+    Ok((set.meta.params.clone(), rmse, n))
+}
+
+/// Mean, standard error and count of `v`.
+pub fn mean_se(v: &[f64]) -> (f64, f64, usize) {
+    let n = v.len();
+    if n < 2 {
+        return (v.first().copied().unwrap_or(f64::NAN), f64::NAN, n);
+    }
+    let m = v.iter().sum::<f64>() / n as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (m, (var / n as f64).sqrt(), n)
+}
+
+/// Path of `p` relative to the folder of `report` when it lies below it.
+fn relative(p: &Path, report: &Path) -> String {
+    let base = report.parent().unwrap_or(Path::new("."));
+    let (pa, ba) = (
+        std::path::absolute(p).unwrap_or(p.to_path_buf()),
+        std::path::absolute(base).unwrap_or(base.to_path_buf()),
+    );
+    pa.strip_prefix(&ba)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| pa.display().to_string())
+}
+
+/// The report as Markdown.
+pub fn markdown(inputs: &Inputs, checks: &[Check], out: &Path, notes: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", inputs.title);
+    let _ = writeln!(
+        s,
+        "Written by `pk-report` from `{}`, `{}` and `{}`.\n",
+        relative(&inputs.data, out),
+        relative(&inputs.posteriors, out),
+        relative(&inputs.thermo, out)
+    );
+    let passed = checks.iter().filter(|c| c.pass == Some(true)).count();
+    let graded = checks.iter().filter(|c| c.pass.is_some()).count();
+    let _ = writeln!(
+        s,
+        "## Checks against exact results ({passed} of {graded} pass)\n"
+    );
+    let _ = writeln!(s, "| check | value | reference | verdict | how |");
+    let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
+    for c in checks {
+        let verdict = match c.pass {
+            Some(true) => "pass",
+            Some(false) => "**fail**",
+            None => "info",
+        };
+        // a literal | would end a table cell
+        let cell = |v: &str| v.replace('|', "\\|");
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            cell(&c.name),
+            cell(&c.value),
+            cell(&c.reference),
+            verdict,
+            cell(&c.how)
+        );
+    }
+    for n in notes {
+        let _ = writeln!(s, "\n{n}");
+    }
+    if !inputs.figures.is_empty() {
+        let _ = writeln!(s, "\n## Figures\n");
+        for (caption, p) in &inputs.figures {
+            let _ = writeln!(s, "### {caption}\n\n![{caption}]({})\n", relative(p, out));
+        }
+    }
+    s
+}
+
+/// Run the checks for the dataset's system and write the report; returns
+/// (checks passed, checks graded).
+pub fn write(mut inputs: Inputs, out: &Path) -> Result<(usize, usize)> {
+    let data = contract::open(&inputs.data, Kind::Microstates)?;
+    let system = data.meta.model["system"].as_str().unwrap_or("").to_string();
+    let (checks, mut notes) = match system.as_str() {
+        "ising" => ising::checks(&inputs)?,
+        "tasep" => tasep::checks(&inputs)?,
+        other => crate::bail_input!(
+            "{}: no report for system {other:?} (ising or tasep)",
+            inputs.data.display()
+        ),
+    };
+    if inputs.title.is_empty() {
+        inputs.title = format!("phasekit: Bayesian thermodynamic integration, {system}");
+    }
+    let missing: Vec<String> = inputs
+        .figures
+        .iter()
+        .filter(|(_, p)| !p.exists())
+        .map(|(c, p)| format!("{c} ({})", p.display()))
+        .collect();
+    if !missing.is_empty() {
+        notes.push(format!("Figures not found: {}.", missing.join(", ")));
+    }
+    inputs.figures.retain(|(_, p)| p.exists());
+    let md = markdown(&inputs, &checks, out, &notes);
+    crate::io::atomic::write_bytes(out, md.as_bytes())?;
+    let passed = checks.iter().filter(|c| c.pass == Some(true)).count();
+    let graded = checks.iter().filter(|c| c.pass.is_some()).count();
+    Ok((passed, graded))
+}
