@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior
+.PHONY: all setup venv build test demo demo-tasep lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior
 
 all: build
 
@@ -85,21 +85,15 @@ bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
 bench-posterior: setup $(BENCH_STAMP) build
 	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
 
-## demo: what exists of the pipeline so far, into out/demo/ (about 6 minutes on 2 cores)
-DEMO := out/demo
+## demo: the Ising BTI pipeline (pipelines/ising-bti.mk, SCALE=demo) into out/demo/, report in out/demo/report.md
 demo: setup build
-	mkdir -p $(DEMO)
-	$(BIN)/gen-ising --n 20000 --L 32 --T 1:5 --h=-2:2 --sweeps 1000 --seed 1 \
-	  -o $(DEMO)/ising.parquet --preview $(DEMO)/ising-mosaic.png
-	$(BIN)/bundle-knn -i $(DEMO)/ising.parquet -o $(DEMO)/bundles.parquet \
-	  --k-neib 8 --k-bundle 4 --grid 32x32 --sigma 0.02 --seed 1
-	$(BIN)/fit-posterior --bundles $(DEMO)/bundles.parquet --steps 1000 --batch 64 --lr 1e-3 --seed 1 \
-	  --out-model $(DEMO)/posterior.onnx --out-posteriors $(DEMO)/posteriors.parquet \
-	  --out-log $(DEMO)/trainlog.parquet --plots $(DEMO)/figs
-	$(BIN)/gen-tasep --n 2000 --M 1024 --shape 32x32 --alpha 0:1 --beta 0:1 --sweeps 2000 --seed 1 \
-	  -o $(DEMO)/tasep.parquet --preview $(DEMO)/tasep-mosaic.png
-	$(BIN)/pk-inspect $(DEMO)/posterior.onnx
-	@echo "demo: outputs in $(DEMO)/ (mosaics, bundles, posterior.onnx, posteriors, figs/)"
+	$(MAKE) --no-print-directory -f pipelines/ising-bti.mk OUT=out/demo BIN=$(BIN)
+	@echo "demo: report in out/demo/report.md"
+
+## demo-tasep: the TASEP BTI pipeline at demo scale into out/demo-tasep/
+demo-tasep: setup build
+	$(MAKE) --no-print-directory -f pipelines/tasep-bti.mk OUT=out/demo-tasep BIN=$(BIN)
+	@echo "demo-tasep: report in out/demo-tasep/report.md"
 
 ## check-cuda: type-check the --device cuda paths (DOCS_RS skips cubecl's LLVM download, which needs internet)
 check-cuda:
