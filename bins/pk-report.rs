@@ -50,7 +50,8 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let mut figures = Vec::new();
         for f in &args.figure {
-            let Some((caption, path)) = f.split_once('=') else {
+            // the path is after the last '=', so captions may hold one
+            let Some((caption, path)) = f.rsplit_once('=') else {
                 phasekit::bail_input!("--figure {f}: expected CAPTION=PATH");
             };
             figures.push((caption.to_string(), PathBuf::from(path)));
