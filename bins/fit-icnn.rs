@@ -82,21 +82,15 @@ fn main() -> ExitCode {
     cli::run("fit-icnn", || {
         args.common.init_threads();
         let started = Instant::now();
-        for (flag, v) in [
+        cli::require_nonzero(&[
             ("--steps", args.steps),
             ("--batch", args.batch),
             ("--layers", args.layers),
             ("--hidden", args.hidden),
             ("--eval-every", args.eval_every),
             ("--checkpoint-every", args.checkpoint_every),
-        ] {
-            if v == 0 {
-                phasekit::bail_input!("{flag}: must be at least 1");
-            }
-        }
-        if !(args.lr.is_finite() && args.lr > 0.0) {
-            phasekit::bail_input!("--lr: must be a positive number, got {}", args.lr);
-        }
+        ])?;
+        cli::require_positive("--lr", args.lr)?;
         let set = PosteriorSet::load(&args.posteriors)?;
         let cfg = IcnnConfig {
             steps: args.steps,

@@ -218,3 +218,19 @@ pub enum Schedule {
     Cosine,
     Constant,
 }
+
+/// Refuse 0 for any of these counts (flag, value).
+pub fn require_nonzero(flags: &[(&str, usize)]) -> anyhow::Result<()> {
+    if let Some((flag, _)) = flags.iter().find(|(_, v)| *v == 0) {
+        crate::bail_input!("{flag}: must be at least 1");
+    }
+    Ok(())
+}
+
+/// Refuse a learning rate (or any rate) that is not a positive number.
+pub fn require_positive(flag: &str, v: f64) -> anyhow::Result<()> {
+    if !(v.is_finite() && v > 0.0) {
+        crate::bail_input!("{flag}: must be a positive number, got {v}");
+    }
+    Ok(())
+}

@@ -15,38 +15,12 @@ M        ?= 16384
 SHAPE    ?= 128x128
 GRID     ?= 128x128
 SIGMA    ?= 0.00667
-K_NEIB   ?= 8
-K_BUNDLE ?= 4
-ARCH     ?= unet
-WIDTH    ?= 32
-DEPTH    ?= 3
-POST_STEPS ?= 20000
-POST_BATCH ?= 256
-POST_LR  ?= 1e-3
-ICNN_STEPS ?= 20000
-ICNN_LAYERS ?= 5
-ICNN_HIDDEN ?= 512
-ICNN_LR  ?= 1e-3
 else ifeq ($(SCALE),demo)
 N        ?= 20000
 M        ?= 256
 SHAPE    ?= 16x16
 GRID     ?= 32x32
 SIGMA    ?= 0.02
-K_NEIB   ?= 8
-K_BUNDLE ?= 4
-ARCH     ?= pool
-WIDTH    ?= 16
-DEPTH    ?= 2
-POST_STEPS ?= 1500
-POST_BATCH ?= 64
-POST_LR  ?= 2e-3
-ICNN_STEPS ?= 2000
-ICNN_LAYERS ?= 3
-ICNN_HIDDEN ?= 64
-ICNN_LR  ?= 1e-2
-else
-$(error SCALE must be demo or paper, not $(SCALE))
 endif
 
 ALPHA_RANGE ?= 0:1

@@ -168,19 +168,7 @@ fn exported_model_matches_burn_and_its_hessian_matches_finite_differences() {
     });
     let io_path = dir.path().join("io.json");
     std::fs::write(&io_path, io.to_string()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_onnx.py");
-    let o = std::process::Command::new(python())
-        .arg(script)
-        .arg(&path)
-        .arg(&io_path)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    run_python("check_onnx.py", &[&path, &io_path]);
 }
 
 #[test]

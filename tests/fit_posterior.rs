@@ -117,19 +117,7 @@ fn exported_onnx_matches_burn_forward() {
         });
         let io_path = dir.path().join(format!("io{s}.json"));
         std::fs::write(&io_path, io.to_string()).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/check_onnx.py");
-        let o = std::process::Command::new(python())
-            .arg(script)
-            .arg(&path)
-            .arg(&io_path)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        run_python("check_onnx.py", &[&path, &io_path]);
     }
 }
 

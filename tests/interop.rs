@@ -5,32 +5,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use phasekit::meta::Kind;
 use phasekit::nn::onnx::{encode, Attr, Dim, GraphBuilder};
 use phasekit::runtime::{Device, Model};
 use serde_json::json;
-
-fn run_python(script: &str, args: &[&Path]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/interop")
-        .join(script);
-    let out = Command::new(python())
-        .arg(&script)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{text}");
-    assert!(out.status.success(), "{} failed:\n{text}", script.display());
-}
 
 #[test]
 fn parquet_files_open_in_pyarrow_polars_and_duckdb() {

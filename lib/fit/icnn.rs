@@ -14,6 +14,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::posteriors::{grid_points, PosteriorSet};
+use super::trainer::{Schedule, Tracker};
 use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::cli::Common;
@@ -205,57 +206,42 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     let bar = common.bar(cfg.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let (mut ema, mut last_test) = (f64::NAN, f64::NAN);
+    let schedule = Schedule {
+        steps: cfg.steps,
+        lr: cfg.lr,
+        cosine: cfg.cosine,
+        eval_every: cfg.eval_every,
+        checkpoint: cfg.checkpoint.as_deref(),
+        checkpoint_every: cfg.checkpoint_every,
+    };
+    let spec_json = serde_json::to_value(&spec)?;
+    let mut tracker = Tracker::new(log);
     for step in start..cfg.steps {
         let mut rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
         let rows: Vec<usize> = (0..cfg.batch)
             .map(|_| train_rows[rng.random_range(0..train_rows.len())])
             .collect();
         let loss = loss_on(&spec, &net, set, &rows, &grid_t);
-        let lv = to_vec(loss.clone())?[0] as f64;
-        if !lv.is_finite() {
-            anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
-        }
-        adam.lr = if cfg.cosine {
-            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / cfg.steps as f64).cos())
-        } else {
-            cfg.lr
+        // the test loss runs in the autodiff graph too (dropped unused): one code path
+        let test = |net: &Net| -> Result<f64> {
+            Ok(to_vec(loss_on(&spec, net, set, &test_rows, &grid_t))?[0] as f64)
         };
-        adam.step(&mut net, loss)?;
-        log.push(LogRow {
-            step: step as u64 + 1,
-            test: false,
-            loss: lv,
-        });
-        ema = if ema.is_nan() {
-            lv
-        } else {
-            0.95 * ema + 0.05 * lv
-        };
-        let done = step + 1 == cfg.steps;
-        if (step + 1) % cfg.eval_every == 0 || done {
-            // evaluated in the autodiff graph too (dropped unused): one code path
-            last_test = to_vec(loss_on(&spec, &net, set, &test_rows, &grid_t))?[0] as f64;
-            log.push(LogRow {
-                step: step as u64 + 1,
-                test: true,
-                loss: last_test,
-            });
-        }
-        if let Some(ck) = &cfg.checkpoint {
-            if (step + 1) % cfg.checkpoint_every == 0 || done {
-                let extra = json!({"spec": spec, "log": trainlog::to_json(&log)});
-                adam.save_checkpoint(&net, ck, &extra)?;
-            }
-        }
-        bar.set_message(format!("JSD train {ema:.4} test {last_test:.4}"));
-        bar.inc(1);
+        tracker.after_loss(
+            &schedule,
+            step,
+            loss,
+            &mut adam,
+            &mut net,
+            Some(&test),
+            &spec_json,
+            &bar,
+        )?;
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let training = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine,
                           "seed": common.seed, "loss": "Jensen-Shannon divergence (eq. 20)",
-                          "final_test_loss": last_test});
+                          "final_test_loss": tracker.last_test});
     let onnx = crate::nn::icnn::to_onnx(
         &spec,
         &net.host_params()?,
@@ -264,7 +250,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     Ok(TrainedIcnn {
         spec,
         onnx,
-        log,
+        log: tracker.log,
         steps_per_s: cfg.steps.saturating_sub(start) as f64 / secs.max(1e-9),
         parameters: net.parameter_count(),
     })

@@ -6,4 +6,5 @@ pub mod icnn;
 pub mod posterior;
 pub mod posteriors;
 pub mod predict;
+pub mod trainer;
 pub mod trainlog;

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::data::{assemble, Bundles, States};
+use super::trainer::{Schedule, TestLoss, Tracker};
 use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::bundle::target::TargetBuilder;
@@ -184,8 +185,16 @@ pub fn train(
     let bar = common.bar(cfg.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let mut last_test = f64::NAN;
-    let mut ema = f64::NAN;
+    let schedule = Schedule {
+        steps: cfg.steps,
+        lr: cfg.lr,
+        cosine: cfg.cosine,
+        eval_every: cfg.eval_every,
+        checkpoint: cfg.checkpoint.as_deref(),
+        checkpoint_every: cfg.checkpoint_every,
+    };
+    let spec_json = serde_json::to_value(&spec)?;
+    let mut tracker = Tracker::new(log);
     for step in start..cfg.steps {
         let mut rng: ChaCha8Rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
         let centres: Vec<usize> = (0..b)
@@ -203,49 +212,20 @@ pub fn train(
         let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [b, k, h, w]), &device);
         let tt = Tensor::<2>::from_data(TensorData::new(t.clone(), [b, g]), &device);
         let loss = soft_cross_entropy(net.forward(xt), tt);
-        let lv = to_vec(loss.clone())?[0] as f64;
-        if !lv.is_finite() {
-            anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
-        }
-        adam.lr = if cfg.cosine {
-            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / cfg.steps as f64).cos())
+        let test: Option<TestLoss> = if test_sets.is_empty() {
+            None
         } else {
-            cfg.lr
+            Some(&eval)
         };
-        adam.step(&mut net, loss)?;
-        log.push(LogRow {
-            step: step as u64 + 1,
-            test: false,
-            loss: lv,
-        });
-        ema = if ema.is_nan() {
-            lv
-        } else {
-            0.95 * ema + 0.05 * lv
-        };
-        let done = step + 1 == cfg.steps;
-        if !test_sets.is_empty() && ((step + 1) % cfg.eval_every == 0 || done) {
-            last_test = eval(&net)?;
-            log.push(LogRow {
-                step: step as u64 + 1,
-                test: true,
-                loss: last_test,
-            });
-        }
-        if let Some(ck) = &cfg.checkpoint {
-            if (step + 1) % cfg.checkpoint_every == 0 || done {
-                let extra = json!({"spec": spec, "log": trainlog::to_json(&log)});
-                adam.save_checkpoint(&net, ck, &extra)?;
-            }
-        }
-        bar.set_message(format!("train {ema:.3} test {last_test:.3}"));
-        bar.inc(1);
+        tracker.after_loss(
+            &schedule, step, loss, &mut adam, &mut net, test, &spec_json, &bar,
+        )?;
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let trained_steps = cfg.steps.saturating_sub(start);
     let extra = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine, "seed": common.seed,
-                       "final_test_loss": last_test, "uniform_loss": (g as f64).ln()});
+                       "final_test_loss": tracker.last_test, "uniform_loss": (g as f64).ln()});
     let meta = model_metadata(bundles, states, &spec, extra);
     let onnx = to_onnx(
         &net.program,
@@ -258,7 +238,7 @@ pub fn train(
     Ok(Trained {
         spec,
         onnx,
-        log,
+        log: tracker.log,
         uniform_loss: (g as f64).ln(),
         steps_per_s: trained_steps as f64 / secs.max(1e-9),
         parameters: net.parameter_count(),

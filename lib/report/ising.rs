@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::{convexity_check, load_thermo, mean_se, posterior_rmse, Check, Inputs};
+use super::{convexity_check, load_thermo, mean_se, posterior_check, within_4se, Check, Inputs};
 use crate::contract::{self, col_f64};
 use crate::exact::ising::{critical_temperature, kaufman};
 use crate::fit::icnn::Thermo;
@@ -79,7 +79,7 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
             &format!("data: energy per site at h≈0, {name}"),
             format!("mean residual {mean:+.4} ± {se:.4} (z = {z:+.2}, {n} samples)"),
             format!("Kaufman, {l}×{l} periodic"),
-            if n >= 5 { Some(z.abs() < 4.0) } else { None },
+            within_4se(mean, se, n),
             &format!("samples with |h| < {ZERO_FIELD}; bond energy minus the exact ⟨E⟩/N at the sample's T; 4 SE"),
         ));
     }
@@ -92,25 +92,11 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
         "data: magnetization at h≈0, T > 1.2 T_c",
         format!("{mean:+.4} ± {se:.4} ({n} samples)"),
         "0 (symmetry)".into(),
-        if n >= 5 {
-            Some((mean / se).abs() < 4.0)
-        } else {
-            None
-        },
+        within_4se(mean, se, n),
         "mean over samples with |h| < 0.02; 4 SE",
     ));
 
-    let (params, rmse, n_test) = posterior_rmse(&inputs.posteriors)?;
-    out.push(Check::new(
-        "posteriors: posterior-mean RMSE on test bundles",
-        format!(
-            "{} {:.3}, {} {:.3} ({n_test} bundles)",
-            params[0], rmse[0], params[1], rmse[1]
-        ),
-        "prior box [1,5]×[−2,2]".into(),
-        None,
-        "Σ_grid P(t|bundle)·t against the bundle centre",
-    ));
+    out.push(posterior_check(&inputs.posteriors)?);
 
     let (grid, thermo) = load_thermo(&inputs.thermo)?;
     out.push(convexity_check(&thermo));

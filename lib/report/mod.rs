@@ -145,6 +145,31 @@ pub fn posterior_rmse(path: &Path) -> Result<(Vec<String>, [f64; 2], usize)> {
     Ok((set.meta.params.clone(), rmse, n))
 }
 
+/// The informational row of posterior-mean RMSE on test bundles.
+pub fn posterior_check(path: &Path) -> Result<Check> {
+    let (params, rmse, n_test) = posterior_rmse(path)?;
+    Ok(Check::new(
+        "posteriors: posterior-mean RMSE on test bundles",
+        format!(
+            "{} {:.3}, {} {:.3} ({n_test} bundles)",
+            params[0], rmse[0], params[1], rmse[1]
+        ),
+        "the prior box of the grid".into(),
+        None,
+        "Σ_grid P(t|bundle)·t against the bundle centre",
+    ))
+}
+
+/// A statistical verdict: |mean| within 4 standard errors of 0, given at
+/// least 5 samples (else no verdict).
+pub fn within_4se(mean: f64, se: f64, n: usize) -> Option<bool> {
+    if n >= 5 {
+        Some((mean / se).abs() < 4.0)
+    } else {
+        None
+    }
+}
+
 /// Mean, standard error and count of `v`.
 pub fn mean_se(v: &[f64]) -> (f64, f64, usize) {
     let n = v.len();

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::{convexity_check, load_thermo, mean_se, posterior_rmse, Check, Inputs};
+use super::{convexity_check, load_thermo, mean_se, posterior_check, within_4se, Check, Inputs};
 use crate::analysis::align_affine_scaled;
 use crate::contract::{self, col_f64};
 use crate::exact::tasep::{current_limit, ln_z_single, Tasep};
@@ -73,25 +73,11 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
             mean / se
         ),
         format!("matrix-product solution, M = {m}"),
-        if n >= 5 {
-            Some((mean / se).abs() < 4.0)
-        } else {
-            None
-        },
+        within_4se(mean, se, n),
         "the first samples (300; 12 for M > 1024) with |α − β| > 0.1 or both rates > 1/2; 4 SE",
     ));
 
-    let (params, rmse, n_test) = posterior_rmse(&inputs.posteriors)?;
-    out.push(Check::new(
-        "posteriors: posterior-mean RMSE on test bundles",
-        format!(
-            "{} {:.3}, {} {:.3} ({n_test} bundles)",
-            params[0], rmse[0], params[1], rmse[1]
-        ),
-        "prior box [0,1]×[0,1]".into(),
-        None,
-        "Σ_grid P(t|bundle)·t against the bundle centre",
-    ));
+    out.push(posterior_check(&inputs.posteriors)?);
 
     let (_, thermo) = load_thermo(&inputs.thermo)?;
     out.push(convexity_check(&thermo));

@@ -252,3 +252,22 @@ pub fn assert_refused(tool: &str, base: &[&str], cases: &[(Vec<&str>, &str)], ou
         assert!(!out.exists(), "{extra:?} left an output file");
     }
 }
+
+/// Run a script of tests/interop/ with the project venv's Python; it must succeed.
+pub fn run_python(script: &str, args: &[&Path]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let out = Command::new(python())
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "{} failed:\n{text}", script.display());
+}

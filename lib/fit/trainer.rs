@@ -1,0 +1,107 @@
+//! What every training loop does once a step's loss is known: stop on a
+//! non-finite loss, set the scheduled learning rate, update with Adam, log,
+//! evaluate the test loss at intervals, checkpoint, show progress.
+
+use std::path::Path;
+
+use anyhow::Result;
+use burn::tensor::Tensor;
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use super::trainlog::{self, LogRow};
+use crate::nn::burn_exec::{to_vec, Adam, Net};
+
+/// The test loss of the network as it stands.
+pub type TestLoss<'a> = &'a dyn Fn(&Net) -> Result<f64>;
+
+/// The schedule of a run.
+pub struct Schedule<'a> {
+    pub steps: usize,
+    pub lr: f64,
+    /// cosine decay of the learning rate to 0 over `steps` (else constant)
+    pub cosine: bool,
+    pub eval_every: usize,
+    pub checkpoint: Option<&'a Path>,
+    pub checkpoint_every: usize,
+}
+
+impl Schedule<'_> {
+    pub fn lr_at(&self, step: usize) -> f64 {
+        if self.cosine {
+            self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / self.steps as f64).cos())
+        } else {
+            self.lr
+        }
+    }
+}
+
+/// The log of a run and its running figures.
+pub struct Tracker {
+    pub log: Vec<LogRow>,
+    pub last_test: f64,
+    ema: f64,
+}
+
+impl Tracker {
+    pub fn new(log: Vec<LogRow>) -> Tracker {
+        Tracker {
+            log,
+            last_test: f64::NAN,
+            ema: f64::NAN,
+        }
+    }
+
+    /// Finish step `step` (0-based) whose training loss is `loss`. `test`
+    /// computes the test loss (None: no test set); `spec` goes into checkpoints.
+    #[allow(clippy::too_many_arguments)]
+    pub fn after_loss(
+        &mut self,
+        s: &Schedule,
+        step: usize,
+        loss: Tensor<1>,
+        adam: &mut Adam,
+        net: &mut Net,
+        test: Option<TestLoss>,
+        spec: &serde_json::Value,
+        bar: &ProgressBar,
+    ) -> Result<()> {
+        let lv = to_vec(loss.clone())?[0] as f64;
+        if !lv.is_finite() {
+            anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
+        }
+        adam.lr = s.lr_at(step);
+        adam.step(net, loss)?;
+        let done_steps = step as u64 + 1;
+        self.log.push(LogRow {
+            step: done_steps,
+            test: false,
+            loss: lv,
+        });
+        self.ema = if self.ema.is_nan() {
+            lv
+        } else {
+            0.95 * self.ema + 0.05 * lv
+        };
+        let done = step + 1 == s.steps;
+        if let Some(test) = test {
+            if (step + 1).is_multiple_of(s.eval_every) || done {
+                self.last_test = test(net)?;
+                self.log.push(LogRow {
+                    step: done_steps,
+                    test: true,
+                    loss: self.last_test,
+                });
+            }
+        }
+        if let Some(ck) = s.checkpoint {
+            if (step + 1).is_multiple_of(s.checkpoint_every) || done {
+                let extra = json!({"spec": spec, "log": trainlog::to_json(&self.log)});
+                adam.save_checkpoint(net, ck, &extra)?;
+            }
+        }
+        bar.set_message(format!("train {:.4} test {:.4}", self.ema, self.last_test));
+        bar.inc(1);
+        Ok(())
+    }
+}
