@@ -207,11 +207,28 @@ pub fn heat_panels(
         // colours span the 1st..99th percentiles, so a few extreme cells at
         // the prior's edge do not wash out the rest
         let (lo, hi) = (at(0.01), at(0.99));
+        // positive maps spanning decades (Fisher components, det G) in log colour
+        let log = lo > 0.0 && hi / lo > 100.0;
+        let shown: Vec<f64> = if log {
+            values.iter().map(|v| v.max(lo).log10()).collect()
+        } else {
+            values.to_vec()
+        };
+        let (lo, hi) = if log {
+            (lo.log10(), hi.log10())
+        } else {
+            (lo, hi)
+        };
         c.text(x, y, name, BLACK, 1);
         c.text(
             x,
             y + 12,
-            &format!("{} .. {}", fmt_tick(at(0.0)), fmt_tick(at(1.0))),
+            &format!(
+                "{} .. {}{}",
+                fmt_tick(at(0.0)),
+                fmt_tick(at(1.0)),
+                if log { " (log colour)" } else { "" }
+            ),
             GREY,
             1,
         );
@@ -220,7 +237,7 @@ pub fn heat_panels(
             y + label,
             cell,
             cell,
-            values,
+            &shown,
             gh,
             gw,
             lo,
