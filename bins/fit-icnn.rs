@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use phasekit::cli::{self, Common, Schedule};
+use phasekit::cli::{self, Common, TrainFlags};
 use phasekit::fit::icnn::{run, IcnnConfig, IcnnOutputs};
 use phasekit::fit::posteriors::PosteriorSet;
-use phasekit::runtime::Device;
 
 /// Fit an input-convex network log Z_w(t) to predicted posteriors (BTI paper,
 /// eqs. 19–21): for each bundle centre t' the exponential family
@@ -31,8 +30,6 @@ struct Args {
     /// Posteriors from fit-posterior (or any file honouring schemas/posteriors.md).
     #[arg(long)]
     posteriors: PathBuf,
-    #[arg(long, default_value_t = 2000)]
-    steps: usize,
     /// Bundle centres per step.
     #[arg(long, default_value_t = 128)]
     batch: usize,
@@ -40,21 +37,12 @@ struct Args {
     /// typical precision, so the network works at curvature ~1).
     #[arg(long, default_value_t = 1e-2, allow_hyphen_values = true)]
     lr: f64,
-    /// Learning-rate schedule over the run.
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
-    lr_schedule: Schedule,
     /// Hidden layers of the ICNN (the paper: 5).
     #[arg(long, default_value_t = 3)]
     layers: usize,
     /// Units per hidden layer (the paper: 512).
     #[arg(long, default_value_t = 64)]
     hidden: usize,
-    /// Training (burn) and inference (ONNX Runtime) device.
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
-    device: Device,
-    /// Steps between test-loss evaluations.
-    #[arg(long, default_value_t = 100)]
-    eval_every: usize,
     #[arg(long, default_value = "free_energy.onnx")]
     out_model: PathBuf,
     #[arg(long, default_value = "thermo.parquet")]
@@ -65,14 +53,8 @@ struct Args {
     /// Folder for icnn-loss.png and thermo.png (maps of log Z, its derivatives, the Fisher metric, det G).
     #[arg(long)]
     plots: Option<PathBuf>,
-    /// Checkpoint file [default: --out-model with .ckpt]; written every --checkpoint-every steps.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    #[arg(long, default_value_t = 500)]
-    checkpoint_every: usize,
-    /// Continue training from a checkpoint.
-    #[arg(long)]
-    resume: Option<PathBuf>,
+    #[command(flatten)]
+    train: TrainFlags,
     #[command(flatten)]
     common: Common,
 }
@@ -82,32 +64,13 @@ fn main() -> ExitCode {
     cli::run("fit-icnn", || {
         args.common.init_threads();
         let started = Instant::now();
-        cli::require_nonzero(&[
-            ("--steps", args.steps),
-            ("--batch", args.batch),
-            ("--layers", args.layers),
-            ("--hidden", args.hidden),
-            ("--eval-every", args.eval_every),
-            ("--checkpoint-every", args.checkpoint_every),
-        ])?;
-        cli::require_positive("--lr", args.lr)?;
+        cli::require_nonzero(&[("--layers", args.layers), ("--hidden", args.hidden)])?;
+        let settings = args.train.settings(args.lr, args.batch, &args.out_model)?;
         let set = PosteriorSet::load(&args.posteriors)?;
         let cfg = IcnnConfig {
-            steps: args.steps,
-            batch: args.batch,
-            lr: args.lr,
-            cosine: args.lr_schedule == Schedule::Cosine,
+            run: settings,
             layers: args.layers,
             hidden: args.hidden,
-            device: args.device,
-            eval_every: args.eval_every,
-            checkpoint: Some(
-                args.checkpoint
-                    .clone()
-                    .unwrap_or_else(|| args.out_model.with_extension("ckpt")),
-            ),
-            checkpoint_every: args.checkpoint_every,
-            resume: args.resume.clone(),
         };
         let out = IcnnOutputs {
             model: &args.out_model,

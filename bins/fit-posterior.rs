@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use phasekit::cli::{self, Common, Schedule};
+use phasekit::cli::{self, Common, TrainFlags};
 use phasekit::fit::posterior::{load_inputs, run, Outputs, TrainConfig};
 use phasekit::nn::posterior::Arch;
-use phasekit::runtime::Device;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -34,19 +33,11 @@ struct Args {
     /// Microstates dataset [default: the one recorded in the bundles' provenance].
     #[arg(long)]
     data: Option<PathBuf>,
-    #[arg(long, default_value_t = 2000)]
-    steps: usize,
     #[arg(long, default_value_t = 64)]
     batch: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
     lr: f64,
-    /// Learning-rate schedule over the run.
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
-    lr_schedule: Schedule,
-    /// Training (burn) and inference (ONNX Runtime) device.
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
-    device: Device,
     #[arg(long, value_enum, default_value_t = Arch::Unet)]
     arch: Arch,
     /// Channels of the first U-Net level.
@@ -55,9 +46,6 @@ struct Args {
     /// Stride-2 levels of the U-Net.
     #[arg(long, default_value_t = 2)]
     depth: usize,
-    /// Steps between test-loss evaluations.
-    #[arg(long, default_value_t = 100)]
-    eval_every: usize,
     /// Fixed test batches per evaluation.
     #[arg(long, default_value_t = 4)]
     test_batches: usize,
@@ -71,14 +59,6 @@ struct Args {
     /// Folder for loss.png and posteriors.png.
     #[arg(long)]
     plots: Option<PathBuf>,
-    /// Checkpoint file [default: --out-model with .ckpt]; written every --checkpoint-every steps.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    #[arg(long, default_value_t = 500)]
-    checkpoint_every: usize,
-    /// Continue training from a checkpoint.
-    #[arg(long)]
-    resume: Option<PathBuf>,
     /// Only run --model on the bundles.
     #[arg(long, requires = "model")]
     predict_only: bool,
@@ -89,6 +69,8 @@ struct Args {
     #[arg(long)]
     predict_limit: Option<usize>,
     #[command(flatten)]
+    train: TrainFlags,
+    #[command(flatten)]
     common: Common,
 }
 
@@ -97,32 +79,15 @@ fn main() -> ExitCode {
     cli::run("fit-posterior", || {
         args.common.init_threads();
         let started = Instant::now();
-        cli::require_nonzero(&[
-            ("--steps", args.steps),
-            ("--batch", args.batch),
-            ("--eval-every", args.eval_every),
-            ("--checkpoint-every", args.checkpoint_every),
-        ])?;
-        cli::require_positive("--lr", args.lr)?;
+        // flags first: a bad flag is refused before any file is read
+        let settings = args.train.settings(args.lr, args.batch, &args.out_model)?;
         let (bundles, states, _) = load_inputs(&args.bundles, args.data.as_deref())?;
         let cfg = TrainConfig {
-            steps: args.steps,
-            batch: args.batch,
-            lr: args.lr,
-            cosine: args.lr_schedule == Schedule::Cosine,
+            run: settings,
             arch: args.arch,
             width: args.width,
             depth: args.depth,
-            device: args.device,
-            eval_every: args.eval_every,
             test_batches: args.test_batches.max(1),
-            checkpoint: Some(
-                args.checkpoint
-                    .clone()
-                    .unwrap_or_else(|| args.out_model.with_extension("ckpt")),
-            ),
-            checkpoint_every: args.checkpoint_every,
-            resume: args.resume.clone(),
         };
         let model = if args.predict_only {
             args.model.clone().expect("clap requires --model")
@@ -141,7 +106,7 @@ fn main() -> ExitCode {
             &bundles,
             &states,
             &outputs,
-            args.device,
+            args.train.device,
             &args.common,
         )?;
         let q = &s.quality;

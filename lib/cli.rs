@@ -2,6 +2,7 @@
 //! errors and exit codes (0 success, 1 failure, 2 bad usage or bad input).
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -233,4 +234,63 @@ pub fn require_positive(flag: &str, v: f64) -> anyhow::Result<()> {
         crate::bail_input!("{flag}: must be a positive number, got {v}");
     }
     Ok(())
+}
+
+/// Flags every training tool takes (`#[command(flatten)]`). The learning
+/// rate and batch size stay with each tool: their defaults differ.
+#[derive(Clone, Debug, clap::Args)]
+pub struct TrainFlags {
+    #[arg(long, default_value_t = 2000)]
+    pub steps: usize,
+    /// Learning-rate schedule over the run.
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub lr_schedule: Schedule,
+    /// Training (burn) and inference (ONNX Runtime) device.
+    #[arg(long, value_enum, default_value_t = crate::runtime::Device::Cpu)]
+    pub device: crate::runtime::Device,
+    /// Steps between test-loss evaluations.
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: usize,
+    /// Checkpoint file [default: --out-model with .ckpt]; written every --checkpoint-every steps.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, default_value_t = 500)]
+    pub checkpoint_every: usize,
+    /// Continue training from a checkpoint.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+impl TrainFlags {
+    /// The run's settings with the tool's `--lr` and `--batch`, checked;
+    /// checkpoints default to `out_model` with the extension .ckpt.
+    pub fn settings(
+        &self,
+        lr: f64,
+        batch: usize,
+        out_model: &Path,
+    ) -> anyhow::Result<crate::fit::trainer::RunSettings> {
+        require_nonzero(&[
+            ("--steps", self.steps),
+            ("--batch", batch),
+            ("--eval-every", self.eval_every),
+            ("--checkpoint-every", self.checkpoint_every),
+        ])?;
+        require_positive("--lr", lr)?;
+        Ok(crate::fit::trainer::RunSettings {
+            steps: self.steps,
+            batch,
+            lr,
+            cosine: self.lr_schedule == Schedule::Cosine,
+            device: self.device,
+            eval_every: self.eval_every,
+            checkpoint: Some(
+                self.checkpoint
+                    .clone()
+                    .unwrap_or_else(|| out_model.with_extension("ckpt")),
+            ),
+            checkpoint_every: self.checkpoint_every,
+            resume: self.resume.clone(),
+        })
+    }
 }

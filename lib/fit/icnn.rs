@@ -4,7 +4,7 @@
 //! divergence. Then the export (free_energy.onnx) and the thermodynamic
 //! table on the grid, computed from the exported file by ONNX Runtime.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -14,7 +14,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::posteriors::{grid_points, PosteriorSet};
-use super::trainer::{Schedule, Tracker};
+use super::trainer::{RunSettings, Tracker};
 use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::cli::Common;
@@ -36,17 +36,9 @@ const TEST_SET: usize = 512;
 
 #[derive(Clone, Debug)]
 pub struct IcnnConfig {
-    pub steps: usize,
-    pub batch: usize,
-    pub lr: f64,
-    pub cosine: bool,
+    pub run: RunSettings,
     pub layers: usize,
     pub hidden: usize,
-    pub device: Device,
-    pub eval_every: usize,
-    pub checkpoint: Option<PathBuf>,
-    pub checkpoint_every: usize,
-    pub resume: Option<PathBuf>,
 }
 
 pub struct TrainedIcnn {
@@ -157,12 +149,12 @@ pub fn model_metadata(
 
 pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<TrainedIcnn> {
     let spec = spec_for(cfg, set)?;
-    let device = train_device(cfg.device)?;
+    let device = train_device(cfg.run.device)?;
     let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
     let mut net = Net::new(Program::default(), init, &device);
-    let mut adam = Adam::new(&net, cfg.lr);
+    let mut adam = Adam::new(&net, cfg.run.lr);
     let mut log = Vec::new();
-    if let Some(path) = &cfg.resume {
+    if let Some(path) = &cfg.run.resume {
         let extra = adam.load_checkpoint(&mut net, path)?;
         if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
             bail_input!(
@@ -203,22 +195,14 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
             loss,
         });
     }
-    let bar = common.bar(cfg.steps as u64, "train");
+    let bar = common.bar(cfg.run.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let schedule = Schedule {
-        steps: cfg.steps,
-        lr: cfg.lr,
-        cosine: cfg.cosine,
-        eval_every: cfg.eval_every,
-        checkpoint: cfg.checkpoint.as_deref(),
-        checkpoint_every: cfg.checkpoint_every,
-    };
     let spec_json = serde_json::to_value(&spec)?;
     let mut tracker = Tracker::new(log);
-    for step in start..cfg.steps {
+    for step in start..cfg.run.steps {
         let mut rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
-        let rows: Vec<usize> = (0..cfg.batch)
+        let rows: Vec<usize> = (0..cfg.run.batch)
             .map(|_| train_rows[rng.random_range(0..train_rows.len())])
             .collect();
         let loss = loss_on(&spec, &net, set, &rows, &grid_t);
@@ -227,7 +211,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
             Ok(to_vec(loss_on(&spec, net, set, &test_rows, &grid_t))?[0] as f64)
         };
         tracker.after_loss(
-            &schedule,
+            &cfg.run,
             step,
             loss,
             &mut adam,
@@ -239,7 +223,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let training = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine,
+    let training = json!({"steps": cfg.run.steps, "batch": cfg.run.batch, "lr": cfg.run.lr, "cosine": cfg.run.cosine,
                           "seed": common.seed, "loss": "Jensen-Shannon divergence (eq. 20)",
                           "final_test_loss": tracker.last_test});
     let onnx = crate::nn::icnn::to_onnx(
@@ -251,7 +235,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
         spec,
         onnx,
         log: tracker.log,
-        steps_per_s: cfg.steps.saturating_sub(start) as f64 / secs.max(1e-9),
+        steps_per_s: cfg.run.steps.saturating_sub(start) as f64 / secs.max(1e-9),
         parameters: net.parameter_count(),
     })
 }
@@ -422,7 +406,7 @@ pub fn run(
             common.seed,
         )?;
     }
-    let thermo = write_thermo(out.model, set, out.thermo, cfg.device, common)?;
+    let thermo = write_thermo(out.model, set, out.thermo, cfg.run.device, common)?;
     if let Some(dir) = out.plots {
         std::fs::create_dir_all(dir)
             .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::data::{assemble, Bundles, States};
-use super::trainer::{Schedule, TestLoss, Tracker};
+use super::trainer::{RunSettings, TestLoss, Tracker};
 use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::bundle::target::TargetBuilder;
@@ -30,20 +30,12 @@ const TEST_STREAM: u64 = 0x4649_5450_0000_0003;
 
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
-    pub steps: usize,
-    pub batch: usize,
-    pub lr: f64,
-    /// cosine decay of the learning rate to 0 over `steps` (else constant)
-    pub cosine: bool,
+    pub run: RunSettings,
     pub arch: Arch,
     pub width: usize,
     pub depth: usize,
-    pub device: Device,
-    pub eval_every: usize,
+    /// fixed test batches per evaluation
     pub test_batches: usize,
-    pub checkpoint: Option<PathBuf>,
-    pub checkpoint_every: usize,
-    pub resume: Option<PathBuf>,
 }
 
 pub struct Trained {
@@ -114,12 +106,12 @@ pub fn train(
     common: &Common,
 ) -> Result<Trained> {
     let spec = spec_for(cfg, bundles, states)?;
-    let device = train_device(cfg.device)?;
+    let device = train_device(cfg.run.device)?;
     let (program, init) = spec.build(&mut chain_rng(common.seed, INIT_STREAM));
     let mut net = Net::new(program, init, &device);
-    let mut adam = Adam::new(&net, cfg.lr);
+    let mut adam = Adam::new(&net, cfg.run.lr);
     let mut log = Vec::new();
-    if let Some(path) = &cfg.resume {
+    if let Some(path) = &cfg.run.resume {
         let extra = adam.load_checkpoint(&mut net, path)?;
         if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
             bail_input!(
@@ -141,7 +133,7 @@ pub fn train(
         bail_input!("{}: no training bundles", bundles.path.display());
     }
     let [h, w] = states.shape;
-    let (b, k, g) = (cfg.batch, bundles.k_bundle, bundles.grid.len());
+    let (b, k, g) = (cfg.run.batch, bundles.k_bundle, bundles.grid.len());
     let mut targets = TargetBuilder::new(&bundles.grid);
     let (mut x, mut t) = (Vec::new(), Vec::new());
 
@@ -182,20 +174,12 @@ pub fn train(
         Ok(total / test_sets.len().max(1) as f64)
     };
 
-    let bar = common.bar(cfg.steps as u64, "train");
+    let bar = common.bar(cfg.run.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let schedule = Schedule {
-        steps: cfg.steps,
-        lr: cfg.lr,
-        cosine: cfg.cosine,
-        eval_every: cfg.eval_every,
-        checkpoint: cfg.checkpoint.as_deref(),
-        checkpoint_every: cfg.checkpoint_every,
-    };
     let spec_json = serde_json::to_value(&spec)?;
     let mut tracker = Tracker::new(log);
-    for step in start..cfg.steps {
+    for step in start..cfg.run.steps {
         let mut rng: ChaCha8Rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
         let centres: Vec<usize> = (0..b)
             .map(|_| train_idx[rng.random_range(0..train_idx.len())])
@@ -218,13 +202,13 @@ pub fn train(
             Some(&eval)
         };
         tracker.after_loss(
-            &schedule, step, loss, &mut adam, &mut net, test, &spec_json, &bar,
+            &cfg.run, step, loss, &mut adam, &mut net, test, &spec_json, &bar,
         )?;
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
-    let trained_steps = cfg.steps.saturating_sub(start);
-    let extra = json!({"steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr, "cosine": cfg.cosine, "seed": common.seed,
+    let trained_steps = cfg.run.steps.saturating_sub(start);
+    let extra = json!({"steps": cfg.run.steps, "batch": cfg.run.batch, "lr": cfg.run.lr, "cosine": cfg.run.cosine, "seed": common.seed,
                        "final_test_loss": tracker.last_test, "uniform_loss": (g as f64).ln()});
     let meta = model_metadata(bundles, states, &spec, extra);
     let onnx = to_onnx(

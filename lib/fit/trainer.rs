@@ -2,7 +2,7 @@
 //! non-finite loss, set the scheduled learning rate, update with Adam, log,
 //! evaluate the test loss at intervals, checkpoint, show progress.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use burn::tensor::Tensor;
@@ -11,22 +11,27 @@ use serde_json::json;
 
 use super::trainlog::{self, LogRow};
 use crate::nn::burn_exec::{to_vec, Adam, Net};
+use crate::runtime::Device;
 
 /// The test loss of the network as it stands.
 pub type TestLoss<'a> = &'a dyn Fn(&Net) -> Result<f64>;
 
-/// The schedule of a run.
-pub struct Schedule<'a> {
+/// How a training run goes, whatever the network.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
     pub steps: usize,
+    pub batch: usize,
     pub lr: f64,
     /// cosine decay of the learning rate to 0 over `steps` (else constant)
     pub cosine: bool,
+    pub device: Device,
     pub eval_every: usize,
-    pub checkpoint: Option<&'a Path>,
+    pub checkpoint: Option<PathBuf>,
     pub checkpoint_every: usize,
+    pub resume: Option<PathBuf>,
 }
 
-impl Schedule<'_> {
+impl RunSettings {
     pub fn lr_at(&self, step: usize) -> f64 {
         if self.cosine {
             self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / self.steps as f64).cos())
@@ -57,7 +62,7 @@ impl Tracker {
     #[allow(clippy::too_many_arguments)]
     pub fn after_loss(
         &mut self,
-        s: &Schedule,
+        s: &RunSettings,
         step: usize,
         loss: Tensor<1>,
         adam: &mut Adam,
@@ -94,7 +99,7 @@ impl Tracker {
                 });
             }
         }
-        if let Some(ck) = s.checkpoint {
+        if let Some(ck) = &s.checkpoint {
             if (step + 1).is_multiple_of(s.checkpoint_every) || done {
                 let extra = json!({"spec": spec, "log": trainlog::to_json(&self.log)});
                 adam.save_checkpoint(net, ck, &extra)?;
