@@ -9,7 +9,7 @@ use std::path::Path;
 use burn::tensor::{Tensor, TensorData};
 use common::*;
 use phasekit::analysis::align_affine;
-use phasekit::contract::{self, col_f64, TableWriter};
+use phasekit::contract::TableWriter;
 use phasekit::exact::family::SpinPairs;
 use phasekit::fit::posteriors::grid_points;
 use phasekit::io::SinkOptions;
@@ -17,6 +17,7 @@ use phasekit::meta::{Bounds, FileMeta, Grid, Kind};
 use phasekit::nn::burn_exec::{icnn_weights, to_vec, train_device, BurnAlgebra, Net};
 use phasekit::nn::icnn::{propagate, to_onnx, IcnnSpec};
 use phasekit::nn::program::{ParamData, Program};
+use phasekit::report::load_thermo;
 use phasekit::runtime::{Device, Model};
 use phasekit::sim::rng::chain_rng;
 
@@ -241,18 +242,6 @@ fn write_family_posteriors(path: &Path, fam: SpinPairs, grid: &Grid, n: usize) {
     w.finish().unwrap();
 }
 
-fn read_thermo(path: &Path) -> (Vec<[f64; 2]>, Vec<f64>) {
-    let ds = contract::open(path, Kind::Thermo).unwrap();
-    let (mut pts, mut lz) = (Vec::new(), Vec::new());
-    for b in ds.batches(None, 65536).unwrap() {
-        let b = b.unwrap();
-        let (a, c) = (col_f64(&b, "a").unwrap(), col_f64(&b, "b").unwrap());
-        pts.extend(a.iter().zip(c).map(|(x, y)| [*x, *y]));
-        lz.extend_from_slice(col_f64(&b, "log_z").unwrap());
-    }
-    (pts, lz)
-}
-
 #[test]
 fn a_known_convex_log_z_is_recovered_from_its_posteriors() {
     let dir = tempfile::tempdir().unwrap();
@@ -286,10 +275,11 @@ fn a_known_convex_log_z_is_recovered_from_its_posteriors() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let (pts, lz) = read_thermo(&thermo);
-    assert_eq!(pts, grid_points(&grid));
-    let exact: Vec<f64> = pts.iter().map(|&t| fam.log_z(t)).collect();
-    let a = align_affine(&pts, &lz, &exact);
+    let (thermo_grid, th) = load_thermo(&thermo).unwrap();
+    assert_eq!(thermo_grid, grid);
+    assert_eq!(th.points, grid_points(&grid));
+    let exact: Vec<f64> = th.points.iter().map(|&t| fam.log_z(t)).collect();
+    let a = align_affine(&th.points, &th.log_z, &exact);
     println!(
         "recovered log Z: RMSE {:.4} after affine alignment, range {:.3} ({:.2}%)",
         a.rmse,
@@ -523,37 +513,22 @@ fn ising_end_to_end_gives_a_convex_free_energy_that_learned() {
         assert!(o.status.success(), "{tool}: {}", stderr(&o));
     }
     // the thermo table covers the grid with a PSD Fisher metric
-    let ds = contract::open(Path::new(&p("th.parquet")), Kind::Thermo).unwrap();
-    assert_eq!(ds.num_rows, 64);
-    for b in ds.batches(None, 1024).unwrap() {
-        let b = b.unwrap();
-        let (a, c, d) = (
-            col_f64(&b, "fisher_T_T").unwrap(),
-            col_f64(&b, "fisher_T_h").unwrap(),
-            col_f64(&b, "fisher_h_h").unwrap(),
+    let (_, th) = load_thermo(Path::new(&p("th.parquet"))).unwrap();
+    assert_eq!(th.points.len(), 64);
+    for h in &th.hessian {
+        let scale = h[0][0].abs().max(h[1][1].abs()).max(1e-12);
+        assert!(
+            h[0][0] * h[1][1] - h[0][1] * h[1][0] >= -1e-4 * scale * scale,
+            "det G < 0"
         );
-        for i in 0..a.len() {
-            let scale = a[i].abs().max(d[i].abs()).max(1e-12);
-            assert!(
-                a[i] * d[i] - c[i] * c[i] >= -1e-4 * scale * scale,
-                "det G < 0"
-            );
-            assert!(a[i] >= 0.0 && d[i] >= 0.0);
-        }
+        assert!(h[0][0] >= 0.0 && h[1][1] >= 0.0);
     }
     // test JSD fell during training
-    let log = contract::open(Path::new(&p("log.parquet")), Kind::Trainlog).unwrap();
-    let mut test = Vec::new();
-    for b in log.batches(None, 4096).unwrap() {
-        let b = b.unwrap();
-        let split = contract::col_str(&b, "split").unwrap();
-        let loss = col_f64(&b, "loss").unwrap();
-        for (i, l) in loss.iter().enumerate() {
-            if split.value(i) == "test" {
-                test.push(*l);
-            }
-        }
-    }
+    let test: Vec<f64> = read_log(Path::new(&p("log.parquet")))
+        .into_iter()
+        .filter(|r| r.1 == "test")
+        .map(|r| r.2)
+        .collect();
     assert_eq!(test.len(), 7, "before training and every 50 steps");
     println!("end to end: test JSD {:.4} -> {:.4}", test[0], test[6]);
     assert!(test[6] < 0.8 * test[0], "test JSD {test:?}");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Tensor, TensorData};
 use common::*;
 use phasekit::bundle::target::TargetBuilder;
-use phasekit::contract::{self, col_f64, col_str, col_u64, list_f32};
+use phasekit::contract::{self, list_f32};
 use phasekit::fit::data::{assemble, Bundles, States};
 use phasekit::meta::Kind;
 use phasekit::nn::burn_exec::{to_vec, train_device, Net};
@@ -234,23 +234,6 @@ fn targets_are_those_of_the_drawn_members() {
         orders.len() > 10,
         "members are drawn at random, in random order"
     );
-}
-
-fn read_log(path: &Path) -> Vec<(u64, String, f64)> {
-    let ds = contract::open(path, Kind::Trainlog).unwrap();
-    let mut rows = Vec::new();
-    for b in ds.batches(None, 4096).unwrap() {
-        let b = b.unwrap();
-        let (s, sp, l) = (
-            col_u64(&b, "step").unwrap(),
-            col_str(&b, "split").unwrap(),
-            col_f64(&b, "loss").unwrap(),
-        );
-        for i in 0..b.num_rows() {
-            rows.push((s[i], sp.value(i).to_string(), l[i]));
-        }
-    }
-    rows
 }
 
 fn fit(dir: &Path, bundles: &Path, name: &str, extra: &[&str]) -> std::process::Output {

@@ -143,29 +143,41 @@ impl PosteriorSet {
     /// spanning [0, 1]), averaged over both parameters: the typical inverse
     /// curvature of log Z in those units.
     pub fn mean_unit_variance(&self) -> f64 {
-        let [gh, gw] = self.grid.shape;
-        let u: [Vec<f64>; 2] = [0, 1].map(|a| {
+        let unit: [Vec<f64>; 2] = [0, 1].map(|a| {
             (0..self.grid.shape[a])
                 .map(|i| self.grid.unit_coord(a, i))
                 .collect()
         });
-        let mut total = 0.0;
-        for i in 0..self.len() {
-            let post = self.posterior(i);
-            let (mut m, mut m2) = ([0.0f64; 2], [0.0f64; 2]);
-            for r in 0..gh {
-                for c in 0..gw {
-                    let p = post[r * gw + c] as f64;
-                    m[0] += p * u[0][r];
-                    m[1] += p * u[1][c];
-                    m2[0] += p * u[0][r] * u[0][r];
-                    m2[1] += p * u[1][c] * u[1][c];
-                }
-            }
-            total += 0.5 * ((m2[0] - m[0] * m[0]) + (m2[1] - m[1] * m[1]));
-        }
+        let total: f64 = (0..self.len())
+            .map(|i| {
+                let (_, var) = moments(self.posterior(i), &unit);
+                0.5 * (var[0] + var[1])
+            })
+            .sum();
         total / self.len() as f64
     }
+}
+
+/// Cell centres of `grid` along each axis, in physical units.
+pub fn axes(grid: &Grid) -> [Vec<f64>; 2] {
+    [0, 1].map(|a| (0..grid.shape[a]).map(|i| grid.coord(a, i)).collect())
+}
+
+/// Marginal mean and variance of a row-major posterior along each axis, at
+/// the axis coordinates `axes` (physical, or unit for unit-free widths).
+pub fn moments(post: &[f32], axes: &[Vec<f64>; 2]) -> ([f64; 2], [f64; 2]) {
+    let gw = axes[1].len();
+    let (mut m, mut m2) = ([0.0f64; 2], [0.0f64; 2]);
+    for (r, &y) in axes[0].iter().enumerate() {
+        for (c, &x) in axes[1].iter().enumerate() {
+            let p = post[r * gw + c] as f64;
+            m[0] += p * y;
+            m[1] += p * x;
+            m2[0] += p * y * y;
+            m2[1] += p * x * x;
+        }
+    }
+    (m, [m2[0] - m[0] * m[0], m2[1] - m[1] * m[1]])
 }
 
 /// Grid points of `grid` in physical units, row-major.

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::data::{assemble_nearest, Bundles, States};
+use super::posteriors::{axes, moments};
 use crate::bail_input;
 use crate::cli::Common;
 use crate::contract::TableWriter;
@@ -121,8 +122,7 @@ pub fn predict(
         w.col("posterior")?,
     ];
 
-    let coords: [Vec<f64>; 2] =
-        [0, 1].map(|a| (0..grid[a]).map(|i| bundles.grid.coord(a, i)).collect());
+    let coords = axes(&bundles.grid);
     let mut q = Quality {
         rows: n,
         ..Default::default()
@@ -167,14 +167,7 @@ pub fn predict(
             w.end_row()?;
             if bundles.is_test[c] {
                 // posterior mean vs truth; cross-entropy of the full-member target
-                let mut mean = [0.0f64; 2];
-                for i in 0..grid[0] {
-                    for j in 0..grid[1] {
-                        let pv = post[i * grid[1] + j] as f64;
-                        mean[0] += pv * coords[0][i];
-                        mean[1] += pv * coords[1][j];
-                    }
-                }
+                let (mean, _) = moments(&post, &coords);
                 for a in 0..2 {
                     se[a] += (mean[a] - bundles.params[c][a]).powi(2);
                 }

@@ -124,18 +124,10 @@ pub fn convexity_check(t: &Thermo) -> Check {
 /// Posterior-mean RMSE on test bundles, per parameter.
 pub fn posterior_rmse(path: &Path) -> Result<(Vec<String>, [f64; 2], usize)> {
     let set = crate::fit::posteriors::PosteriorSet::load(path)?;
-    let [gh, gw] = set.grid.shape;
+    let coords = crate::fit::posteriors::axes(&set.grid);
     let (mut se, mut n) = ([0.0f64; 2], 0usize);
     for i in (0..set.len()).filter(|&i| set.is_test[i]) {
-        let post = set.posterior(i);
-        let mut mean = [0.0f64; 2];
-        for r in 0..gh {
-            for c in 0..gw {
-                let p = post[r * gw + c] as f64;
-                mean[0] += p * set.grid.coord(0, r);
-                mean[1] += p * set.grid.coord(1, c);
-            }
-        }
+        let (mean, _) = crate::fit::posteriors::moments(set.posterior(i), &coords);
         for a in 0..2 {
             se[a] += (mean[a] - set.centres[i][a]).powi(2);
         }

@@ -271,3 +271,21 @@ pub fn run_python(script: &str, args: &[&Path]) {
     eprintln!("{text}");
     assert!(out.status.success(), "{} failed:\n{text}", script.display());
 }
+
+/// A trainlog's rows: (step, split, loss).
+pub fn read_log(path: &Path) -> Vec<(u64, String, f64)> {
+    let ds = phasekit::contract::open(path, Kind::Trainlog).unwrap();
+    let mut rows = Vec::new();
+    for b in ds.batches(None, 4096).unwrap() {
+        let b = b.unwrap();
+        let (s, sp, l) = (
+            phasekit::contract::col_u64(&b, "step").unwrap(),
+            phasekit::contract::col_str(&b, "split").unwrap(),
+            phasekit::contract::col_f64(&b, "loss").unwrap(),
+        );
+        for i in 0..b.num_rows() {
+            rows.push((s[i], sp.value(i).to_string(), l[i]));
+        }
+    }
+    rows
+}
