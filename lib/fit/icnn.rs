@@ -153,17 +153,14 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
     let mut net = Net::new(Program::default(), init, &device);
     let mut adam = Adam::new(&net, cfg.run.lr);
-    let mut log = Vec::new();
-    if let Some(path) = &cfg.run.resume {
-        let extra = adam.load_checkpoint(&mut net, path)?;
-        if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
-            bail_input!(
-                "--resume {}: the checkpoint was trained with another network (--layers/--hidden) or other posteriors",
-                path.display()
-            );
-        }
-        log = trainlog::from_json(extra.get("log"));
-    }
+    let spec_json = serde_json::to_value(&spec)?;
+    let mut tracker = Tracker::start(
+        &cfg.run,
+        &mut adam,
+        &mut net,
+        &spec_json,
+        "another network (--layers/--hidden) or other posteriors",
+    )?;
     let start = adam.step as usize;
     let train_rows: Vec<usize> = (0..set.len()).filter(|&i| !set.is_test[i]).collect();
     // with no split, every bundle trains and the test loss is over all of them
@@ -189,7 +186,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     if start == 0 {
         // the untrained network's test loss: where the curve starts
         let loss = to_vec(loss_on(&spec, &net, set, &test_rows, &grid_t))?[0] as f64;
-        log.push(LogRow {
+        tracker.log.push(LogRow {
             step: 0,
             test: true,
             loss,
@@ -198,8 +195,6 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     let bar = common.bar(cfg.run.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let spec_json = serde_json::to_value(&spec)?;
-    let mut tracker = Tracker::new(log);
     for step in start..cfg.run.steps {
         let mut rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
         let rows: Vec<usize> = (0..cfg.run.batch)

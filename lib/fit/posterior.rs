@@ -110,17 +110,14 @@ pub fn train(
     let (program, init) = spec.build(&mut chain_rng(common.seed, INIT_STREAM));
     let mut net = Net::new(program, init, &device);
     let mut adam = Adam::new(&net, cfg.run.lr);
-    let mut log = Vec::new();
-    if let Some(path) = &cfg.run.resume {
-        let extra = adam.load_checkpoint(&mut net, path)?;
-        if extra.get("spec") != Some(&serde_json::to_value(&spec)?) {
-            bail_input!(
-                "--resume {}: the checkpoint was trained with another network or data shape",
-                path.display()
-            );
-        }
-        log = trainlog::from_json(extra.get("log"));
-    }
+    let spec_json = serde_json::to_value(&spec)?;
+    let mut tracker = Tracker::start(
+        &cfg.run,
+        &mut adam,
+        &mut net,
+        &spec_json,
+        "another network or data shape",
+    )?;
     let start = adam.step as usize;
 
     let train_idx: Vec<usize> = (0..bundles.ids.len())
@@ -177,8 +174,6 @@ pub fn train(
     let bar = common.bar(cfg.run.steps as u64, "train");
     bar.set_position(start as u64);
     let started = Instant::now();
-    let spec_json = serde_json::to_value(&spec)?;
-    let mut tracker = Tracker::new(log);
     for step in start..cfg.run.steps {
         let mut rng: ChaCha8Rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
         let centres: Vec<usize> = (0..b)

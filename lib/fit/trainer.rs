@@ -49,12 +49,33 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(log: Vec<LogRow>) -> Tracker {
-        Tracker {
+    /// A fresh tracker, or, with `--resume`, the weights, Adam state and log
+    /// of the checkpoint [`Tracker::after_loss`] wrote. The checkpoint must
+    /// hold a network built from `spec`; `mismatch` says what else it may
+    /// have been trained with.
+    pub fn start(
+        s: &RunSettings,
+        adam: &mut Adam,
+        net: &mut Net,
+        spec: &serde_json::Value,
+        mismatch: &str,
+    ) -> Result<Tracker> {
+        let mut log = Vec::new();
+        if let Some(path) = &s.resume {
+            let extra = adam.load_checkpoint(net, path)?;
+            if extra.get("spec") != Some(spec) {
+                crate::bail_input!(
+                    "--resume {}: the checkpoint was trained with {mismatch}",
+                    path.display()
+                );
+            }
+            log = trainlog::from_json(extra.get("log"));
+        }
+        Ok(Tracker {
             log,
             last_test: f64::NAN,
             ema: f64::NAN,
-        }
+        })
     }
 
     /// Finish step `step` (0-based) whose training loss is `loss`. `test`
