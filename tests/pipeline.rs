@@ -238,3 +238,48 @@ fn slurm_style_shards_read_as_one_dataset_equal_the_unsharded_run() {
 fn list_u64_of(b: &arrow::record_batch::RecordBatch) -> Vec<u64> {
     contract::list_u64(b, "members").unwrap().0.to_vec()
 }
+
+#[test]
+fn pk_report_refuses_bad_input_with_exit_2_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    write_example(Kind::Microstates, Path::new(&p("data.parquet"))).unwrap();
+    write_example(Kind::Posteriors, Path::new(&p("post.parquet"))).unwrap();
+    write_example(Kind::Thermo, Path::new(&p("thermo.parquet"))).unwrap();
+    let out = p("report.md");
+    let (data, post, thermo) = (p("data.parquet"), p("post.parquet"), p("thermo.parquet"));
+    let missing = p("missing.parquet");
+    let base = ["-o", out.as_str(), "-q"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--data",
+                &missing,
+                "--posteriors",
+                &post,
+                "--thermo",
+                &thermo,
+            ],
+            "missing.parquet",
+        ),
+        // the posteriors file given as the dataset: wrong kind
+        (
+            vec!["--data", &post, "--posteriors", &post, "--thermo", &thermo],
+            "post.parquet",
+        ),
+        (
+            vec![
+                "--data",
+                &data,
+                "--posteriors",
+                &post,
+                "--thermo",
+                &thermo,
+                "--figure",
+                "no-equals",
+            ],
+            "--figure",
+        ),
+    ];
+    assert_refused("pk-report", &base, &cases, Path::new(&out));
+}
