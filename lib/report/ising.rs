@@ -101,6 +101,15 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
     let (grid, thermo) = load_thermo(&inputs.thermo)?;
     out.push(convexity_check(&thermo));
     let temps: Vec<f64> = (0..grid.shape[0]).map(|r| grid.coord(0, r)).collect();
+    let k_bundle: usize = contract::open(&inputs.posteriors, Kind::Posteriors)?
+        .meta
+        .get(&inputs.posteriors, "k_bundle")
+        .unwrap_or(1);
+    out.push(resolvability_check(
+        &resolvability(l, j, k_bundle, &grid),
+        k_bundle,
+        tc,
+    ));
     let (tc_fisher, profile) = fisher_tc(&grid, &thermo);
     let rel = (tc_fisher - tc) / tc;
     out.push(Check::new(
@@ -141,6 +150,98 @@ pub fn fisher_tc(grid: &Grid, thermo: &Thermo) -> (f64, Vec<f64>) {
     (peak(&temps, &profile), profile)
 }
 
+/// How sharp a G_TT peak the posterior grid can express at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolvability {
+    /// where the exact G_TT of a bundle peaks, and its value there
+    pub peak_t: f64,
+    pub exact_peak: f64,
+    /// the narrowest posterior width in T the grid allows
+    pub sigma_t: f64,
+    /// the resolved metric at the peak, and its largest value more than
+    /// 10% away from T_c (None when the box holds no such temperature)
+    pub resolved_peak: f64,
+    pub resolved_outside: Option<f64>,
+}
+
+impl Resolvability {
+    /// Peak over the largest value outside T_c ± 10% of the resolved metric.
+    pub fn contrast(&self) -> Option<f64> {
+        self.resolved_outside.map(|o| self.resolved_peak / o)
+    }
+
+    /// The relative error a fitted G_TT may have everywhere and still peak
+    /// within 10% of T_c: (c − 1)/(c + 1) for contrast c.
+    pub fn tolerated_error(&self) -> Option<f64> {
+        self.contrast().map(|c| ((c - 1.0) / (c + 1.0)).max(0.0))
+    }
+}
+
+/// The exact Fisher metric of a bundle of K independent L×L states at h = 0
+/// is G_TT = K·N·c(T)/T² (c per site from Kaufman). Target posteriors cannot
+/// be narrower in T than their Gaussians and grid cells allow,
+/// σ_T² = (σ·ΔT)² + cell²/12, so the sharpest metric the grid expresses is
+/// 1/(1/G_TT + σ_T²). The spread of bundle members in T is left out, so the
+/// contrast is an upper bound.
+pub fn resolvability(l: usize, j: f64, k_bundle: usize, grid: &Grid) -> Resolvability {
+    let [lo, hi] = grid.bounds[&grid.params[0]];
+    let cell = (hi - lo) / grid.shape[0] as f64;
+    let sigma_t = ((grid.sigma * (hi - lo)).powi(2) + cell * cell / 12.0).sqrt();
+    let n_sites = (l * l) as f64;
+    let tc = critical_temperature(j);
+    let temps: Vec<f64> = (0..=400)
+        .map(|i| lo + (hi - lo) * i as f64 / 400.0)
+        .collect();
+    let exact: Vec<f64> = temps
+        .iter()
+        .map(|&t| k_bundle as f64 * n_sites * kaufman(l, l, t, j).heat_capacity / (t * t))
+        .collect();
+    let resolved = |g: f64| 1.0 / (1.0 / g + sigma_t * sigma_t);
+    let i = (0..exact.len())
+        .max_by(|&a, &b| exact[a].total_cmp(&exact[b]))
+        .unwrap_or(0);
+    let resolved_outside = temps
+        .iter()
+        .zip(&exact)
+        .filter(|(t, _)| (**t - tc).abs() > 0.1 * tc)
+        .map(|(_, g)| resolved(*g))
+        .reduce(f64::max);
+    Resolvability {
+        peak_t: temps[i],
+        exact_peak: exact[i],
+        sigma_t,
+        resolved_peak: resolved(exact[i]),
+        resolved_outside,
+    }
+}
+
+/// The informational row that says whether the T_c reading can work at all.
+fn resolvability_check(r: &Resolvability, k_bundle: usize, tc: f64) -> Check {
+    let outside = match (r.resolved_outside, r.contrast(), r.tolerated_error()) {
+        (Some(o), Some(c), Some(e)) => format!(
+            " vs up to {o:.0} outside T_c ± 10% (contrast {c:.2}: a fitted G_TT \
+             must be within {:.0}% everywhere to peak inside)",
+            100.0 * e
+        ),
+        _ => String::new(),
+    };
+    Check::new(
+        "resolution: the sharpest G_TT peak these posteriors can express",
+        format!(
+            "exact G_TT of a {k_bundle}-state bundle peaks at T = {:.2} ({:.0}); \
+             with σ_T = {:.3}: {:.0} there{outside}",
+            r.peak_t, r.exact_peak, r.sigma_t, r.resolved_peak
+        ),
+        format!(
+            "contrast well above 1 for the G_TT peak to locate T_c = {tc:.3}; \
+             a finer --grid and --sigma (and more samples) raise it"
+        ),
+        None,
+        "Kaufman c(T) at h = 0; 1/(1/G_TT + σ_T²), σ_T² = (σ·ΔT)² + cell²/12; \
+         the spread of bundle members is left out, so this is an upper bound",
+    )
+}
+
 /// Mean jump of ∂log Z/∂h between the grid columns around h = 0, below and above T_c.
 pub fn grad_h_jump(grid: &Grid, thermo: &Thermo, tc: f64) -> (f64, f64) {
     let [gh, gw] = grid.shape;
@@ -170,6 +271,40 @@ mod tests {
         let xs: Vec<f64> = (0..10).map(|i| i as f64 * 0.5).collect();
         let v: Vec<f64> = xs.iter().map(|x| -(x - 2.3f64).powi(2)).collect();
         assert!((peak(&xs, &v) - 2.3).abs() < 1e-12);
+    }
+
+    fn ising_grid(n: usize, sigma: f64) -> Grid {
+        let mut b = crate::meta::Bounds::new();
+        b.insert("T".into(), [1.0, 5.0]);
+        b.insert("h".into(), [-2.0, 2.0]);
+        Grid {
+            params: vec!["T".into(), "h".into()],
+            bounds: b,
+            shape: [n, n],
+            sigma,
+        }
+    }
+
+    #[test]
+    fn resolvability_follows_the_exact_heat_capacity_and_the_grid() {
+        let tc = critical_temperature(1.0);
+        let coarse = resolvability(32, 1.0, 4, &ising_grid(32, 0.02));
+        // the finite-lattice maximum of c/T² lies within 3% of Onsager's T_c
+        assert!((coarse.peak_t - tc).abs() / tc < 0.03, "{coarse:?}");
+        // σ_T² = 0.08² + 0.125²/12
+        assert!((coarse.sigma_t - (0.0064f64 + 0.125 * 0.125 / 12.0).sqrt()).abs() < 1e-12);
+        assert!(coarse.resolved_peak < 1.0 / coarse.sigma_t.powi(2));
+        // a finer grid and narrower targets show more of the peak
+        let fine = resolvability(32, 1.0, 4, &ising_grid(128, 0.005));
+        assert_eq!(fine.peak_t, coarse.peak_t);
+        assert!(fine.contrast().unwrap() > coarse.contrast().unwrap());
+        // contrast 3 tolerates ±50%: 1.5 × outside meets 0.5 × peak
+        let r = Resolvability {
+            resolved_peak: 3.0,
+            resolved_outside: Some(1.0),
+            ..coarse
+        };
+        assert!((r.tolerated_error().unwrap() - 0.5).abs() < 1e-12);
     }
 
     #[test]
