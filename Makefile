@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior
+.PHONY: all setup venv build test demo demo-tasep lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle
 
 all: build
 
@@ -84,6 +84,20 @@ bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
 ## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
 bench-posterior: setup $(BENCH_STAMP) build
 	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
+
+## bench-oracle: fit-icnn and the report on near-Bayes (sufficient-statistics) posteriors beside the demo's network ones
+ORACLE_DIR := $(BENCH_DIR)/oracle
+bench-oracle: $(BENCH_STAMP) demo
+	mkdir -p $(ORACLE_DIR)
+	$(VENV)/bin/python benches/oracle_posteriors.py out/demo/ising.parquet out/demo/bundles.parquet $(ORACLE_DIR)/posteriors.parquet
+	# the demo's fit-icnn settings (pipelines/bti-stages.mk, SCALE=demo)
+	$(BIN)/fit-icnn --posteriors $(ORACLE_DIR)/posteriors.parquet --steps 2000 --layers 3 --hidden 64 \
+	  --lr 1e-2 --seed 1 --out-model $(ORACLE_DIR)/free_energy.onnx --out-thermo $(ORACLE_DIR)/thermo.parquet -q
+	$(BIN)/pk-report --data out/demo/ising.parquet --posteriors $(ORACLE_DIR)/posteriors.parquet \
+	  --thermo $(ORACLE_DIR)/thermo.parquet --title "BTI on oracle posteriors" -o $(ORACLE_DIR)/report.md -q
+	for r in out/demo/report.md $(ORACLE_DIR)/report.md; do
+	  echo "== $$r"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|resolution)' $$r | cut -d'|' -f2,3
+	done
 
 ## demo: the Ising BTI pipeline (pipelines/ising-bti.mk, SCALE=demo) into out/demo/, report in out/demo/report.md
 demo: setup build
