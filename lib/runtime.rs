@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ort::environment::Environment;
@@ -278,5 +278,54 @@ impl Model {
             );
         }
         Ok(result)
+    }
+}
+
+/// One model loaded once per worker thread, for running many batches in
+/// parallel with results that do not depend on the thread count. ONNX
+/// Runtime's own intra-op split changes float rounding with the number of
+/// threads, so every session here runs single-threaded and the work is split
+/// only at the batch boundaries the caller fixes. (On CUDA: one session.)
+pub struct ModelPool {
+    models: Vec<Mutex<Model>>,
+}
+
+impl ModelPool {
+    /// As many sessions as the current rayon pool has threads.
+    pub fn load(path: &Path, device: Device) -> Result<ModelPool> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| crate::input_error!("{}: cannot read model ({e})", path.display()))?;
+        let label = path.display().to_string();
+        let n = match device {
+            Device::Cpu => rayon::current_num_threads().max(1),
+            Device::Cuda => 1,
+        };
+        let models = (0..n)
+            .map(|_| Model::from_bytes(&bytes, &label, device, 1).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ModelPool { models })
+    }
+
+    /// The first session, for checking the model's signature.
+    pub fn model(&self) -> MutexGuard<'_, Model> {
+        self.models[0].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `run(model, job)` for every job, in parallel, results in job order.
+    pub fn run_each<J, T, F>(&self, jobs: Vec<J>, run: F) -> Result<Vec<T>>
+    where
+        J: Send,
+        T: Send,
+        F: Fn(&mut Model, J) -> Result<T> + Sync,
+    {
+        use rayon::prelude::*;
+        jobs.into_par_iter()
+            .map(|job| {
+                // each worker has its own session; a caller outside the pool shares the first
+                let i = rayon::current_thread_index().unwrap_or(0) % self.models.len();
+                let mut model = self.models[i].lock().unwrap_or_else(|e| e.into_inner());
+                run(&mut model, job)
+            })
+            .collect()
     }
 }

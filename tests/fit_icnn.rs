@@ -533,3 +533,18 @@ fn ising_end_to_end_gives_a_convex_free_energy_that_learned() {
     println!("end to end: test JSD {:.4} -> {:.4}", test[0], test[6]);
     assert!(test[6] < 0.8 * test[0], "test JSD {test:?}");
 }
+
+#[test]
+fn outputs_are_byte_identical_whatever_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let post = dir.path().join("post.parquet");
+    // big enough for the thread pools to split the work
+    write_family_posteriors(&post, SpinPairs { n: 10.0 }, &family_grid(24), 600);
+    #[rustfmt::skip]
+    let args = [
+        "--posteriors", post.to_str().unwrap(), "--steps", "40", "--hidden", "32", "--eval-every", "20",
+        "--out-model", "f.onnx", "--out-thermo", "th.parquet", "--out-log", "log.parquet",
+    ];
+    let outputs = ["f.onnx", "th.parquet", "log.parquet", "f.ckpt"];
+    same_outputs_across_threads("fit-icnn", &args, &outputs, dir.path());
+}

@@ -513,3 +513,18 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
     assert!(stderr(&r).contains("does not exist"), "{}", stderr(&r));
     assert!(!out.exists() && !post.exists());
 }
+
+#[test]
+fn outputs_are_byte_identical_whatever_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    // big enough for the thread pools to split the work
+    let (_, bundles) = small_pipeline(dir.path(), "800", "8");
+    #[rustfmt::skip]
+    let args = [
+        "--bundles", bundles.to_str().unwrap(), "--arch", "pool", "--width", "8",
+        "--steps", "20", "--batch", "64", "--eval-every", "10",
+        "--out-model", "p.onnx", "--out-posteriors", "p.parquet", "--out-log", "log.parquet",
+    ];
+    let outputs = ["p.onnx", "p.parquet", "log.parquet", "p.ckpt"];
+    same_outputs_across_threads("fit-posterior", &args, &outputs, dir.path());
+}

@@ -24,7 +24,7 @@ use crate::meta::{FileMeta, InputRef, Kind, Provenance};
 use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, Adam, BurnAlgebra, Net};
 use crate::nn::icnn::{propagate, IcnnSpec};
 use crate::nn::program::Program;
-use crate::runtime::{Device, Model};
+use crate::runtime::{self, Device, ModelPool};
 use crate::sim::rng::chain_rng;
 
 const INIT_STREAM: u64 = 0x4943_4e4e_0000_0001;
@@ -254,51 +254,64 @@ impl Thermo {
     }
 }
 
+/// Points per ONNX Runtime call when evaluating a free-energy model; fixed,
+/// so the results do not depend on the thread count.
+const EVAL_CHUNK: usize = 1024;
+
 /// Evaluate any model honouring the free-energy contract at `points`.
-pub fn evaluate(
-    model_path: &Path,
-    points: &[[f64; 2]],
-    device: Device,
-    threads: usize,
-) -> Result<Thermo> {
-    let mut model = Model::load(model_path, device, threads)?;
-    for (name, rank) in [("log_z", 1usize), ("grad", 2), ("hessian", 3)] {
-        match model.output(name) {
-            Some(s) if s.shape.len() == rank => {}
-            Some(s) => bail_input!(
-                "{}: output '{name}' has rank {}, the free-energy contract says {rank} (schemas/models.md)",
-                model_path.display(),
-                s.shape.len()
-            ),
-            None => bail_input!(
-                "{}: no output named '{name}' (schemas/models.md)",
+pub fn evaluate(model_path: &Path, points: &[[f64; 2]], device: Device) -> Result<Thermo> {
+    let pool = ModelPool::load(model_path, device)?;
+    {
+        let model = pool.model();
+        for (name, rank) in [("log_z", 1usize), ("grad", 2), ("hessian", 3)] {
+            match model.output(name) {
+                Some(s) if s.shape.len() == rank => {}
+                Some(s) => bail_input!(
+                    "{}: output '{name}' has rank {}, the free-energy contract says {rank} (schemas/models.md)",
+                    model_path.display(),
+                    s.shape.len()
+                ),
+                None => bail_input!(
+                    "{}: no output named '{name}' (schemas/models.md)",
+                    model_path.display()
+                ),
+            }
+        }
+        if model.input("t").is_none() {
+            bail_input!(
+                "{}: no input named 't' (schemas/models.md)",
                 model_path.display()
-            ),
+            );
         }
     }
-    if model.input("t").is_none() {
-        bail_input!(
-            "{}: no input named 't' (schemas/models.md)",
-            model_path.display()
-        );
-    }
-    let mut out = Thermo {
-        points: points.to_vec(),
-        log_z: Vec::with_capacity(points.len()),
-        grad: Vec::with_capacity(points.len()),
-        hessian: Vec::with_capacity(points.len()),
-    };
-    for chunk in points.chunks(4096) {
+    let chunks: Vec<&[[f64; 2]]> = points.chunks(EVAL_CHUNK).collect();
+    let results = pool.run_each(chunks, |model, chunk| {
         let t: Vec<f32> = chunk.iter().flat_map(|p| p.map(|v| v as f32)).collect();
-        let r = model.run(&[("t", &[chunk.len(), 2], &t)])?;
-        let (lz, gr, he) = (&r["log_z"].data, &r["grad"].data, &r["hessian"].data);
+        let mut r = model.run(&[("t", &[chunk.len(), 2], &t)])?;
+        let take = |r: &mut std::collections::BTreeMap<String, runtime::Tensor>, k: &str| {
+            r.remove(k).map(|t| t.data).unwrap_or_default()
+        };
+        let (lz, gr, he) = (
+            take(&mut r, "log_z"),
+            take(&mut r, "grad"),
+            take(&mut r, "hessian"),
+        );
         if lz.len() != chunk.len() || gr.len() != 2 * chunk.len() || he.len() != 4 * chunk.len() {
             bail_input!(
                 "{}: outputs do not have the contract's shapes for 2 parameters",
                 model_path.display()
             );
         }
-        for i in 0..chunk.len() {
+        Ok((lz, gr, he))
+    })?;
+    let mut out = Thermo {
+        points: points.to_vec(),
+        log_z: Vec::with_capacity(points.len()),
+        grad: Vec::with_capacity(points.len()),
+        hessian: Vec::with_capacity(points.len()),
+    };
+    for (lz, gr, he) in results {
+        for i in 0..lz.len() {
             out.log_z.push(lz[i] as f64);
             out.grad.push([gr[2 * i] as f64, gr[2 * i + 1] as f64]);
             let h = &he[4 * i..4 * i + 4];
@@ -320,7 +333,7 @@ pub fn write_thermo(
     device: Device,
     common: &Common,
 ) -> Result<Thermo> {
-    let thermo = evaluate(model_path, &set.grid_points(), device, common.threads)?;
+    let thermo = evaluate(model_path, &set.grid_points(), device)?;
     let mut prov = Provenance::from_env("fit-icnn", Some(common.seed));
     for p in [&set.path, &model_path.to_path_buf()] {
         prov.inputs.push(InputRef {

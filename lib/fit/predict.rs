@@ -12,7 +12,11 @@ use crate::cli::Common;
 use crate::contract::TableWriter;
 use crate::io::{content_hash, SinkOptions};
 use crate::meta::{FileMeta, InputRef, Kind, Provenance};
-use crate::runtime::{Device, Model};
+use crate::runtime::{Device, Model, ModelPool};
+
+/// Bundles per ONNX Runtime call; fixed, so the output bytes do not depend
+/// on the thread count.
+const PREDICT_BATCH: usize = 256;
 
 /// Quality of predicted posteriors against the bundles' true centres.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -88,9 +92,15 @@ pub fn predict(
     common: &Common,
     tool: &str,
 ) -> Result<Quality> {
-    let mut model = Model::load(model_path, device, common.threads)?;
+    let pool = ModelPool::load(model_path, device)?;
     let grid = bundles.grid.shape;
-    check_model(&model, model_path, bundles.k_bundle, states.shape, grid)?;
+    check_model(
+        &pool.model(),
+        model_path,
+        bundles.k_bundle,
+        states.shape,
+        grid,
+    )?;
     let g = bundles.grid.len();
     let n = limit.unwrap_or(bundles.ids.len()).min(bundles.ids.len());
 
@@ -131,65 +141,81 @@ pub fn predict(
     let mut targets = crate::bundle::target::TargetBuilder::new(&bundles.grid);
     let mut target = vec![0f32; g];
     let bar = common.bar(n as u64, "predict");
-    let batch = 256usize;
-    let mut x = Vec::new();
     let mut post = vec![0f32; g];
-    for start in (0..n).step_by(batch) {
-        let centres: Vec<usize> = (start..(start + batch).min(n)).collect();
-        assemble_nearest(bundles, states, &centres, &mut x);
-        let shape = [
-            centres.len(),
-            bundles.k_bundle,
-            states.shape[0],
-            states.shape[1],
-        ];
-        let outs = model.run(&[("states", &shape, &x)])?;
-        let logits = &outs["logits"].data;
-        for (b, &c) in centres.iter().enumerate() {
-            let row = &logits[b * g..(b + 1) * g];
-            if row.iter().any(|v| !v.is_finite()) {
+    // batches run in parallel, one single-threaded session per worker, then
+    // are written in order: the bytes do not depend on the thread count
+    let batches: Vec<Vec<usize>> = (0..n)
+        .step_by(PREDICT_BATCH)
+        .map(|s| (s..(s + PREDICT_BATCH).min(n)).collect())
+        .collect();
+    for group in batches.chunks(rayon::current_num_threads().max(1)) {
+        let outputs = pool.run_each(group.iter().collect(), |model, centres| {
+            let mut x = Vec::new();
+            assemble_nearest(bundles, states, centres, &mut x);
+            let shape = [
+                centres.len(),
+                bundles.k_bundle,
+                states.shape[0],
+                states.shape[1],
+            ];
+            let mut outs = model.run(&[("states", &shape, &x)])?;
+            Ok(outs.remove("logits").map(|t| t.data).unwrap_or_default())
+        })?;
+        for (centres, logits) in group.iter().zip(&outputs) {
+            if logits.len() != centres.len() * g {
                 bail_input!(
-                    "{}: the model produced non-finite logits for bundle {}",
+                    "{}: output 'logits' has {} values for {} bundles of {g} grid points",
                     model_path.display(),
-                    bundles.ids[c]
+                    logits.len(),
+                    centres.len()
                 );
             }
-            let mx = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
-            let z: f64 = row.iter().map(|&v| (v as f64 - mx).exp()).sum();
-            for (o, &v) in post.iter_mut().zip(row) {
-                *o = ((v as f64 - mx).exp() / z) as f32;
-            }
-            w.u64(cols[0], bundles.ids[c]);
-            w.str(cols[1], if bundles.is_test[c] { "test" } else { "train" });
-            w.f64(cols[2], bundles.params[c][0]);
-            w.f64(cols[3], bundles.params[c][1]);
-            w.list_f32(cols[4], &post);
-            w.end_row()?;
-            if bundles.is_test[c] {
-                // posterior mean vs truth; cross-entropy of the full-member target
-                let (mean, _) = moments(&post, &coords);
-                for a in 0..2 {
-                    se[a] += (mean[a] - bundles.params[c][a]).powi(2);
+            for (b, &c) in centres.iter().enumerate() {
+                let row = &logits[b * g..(b + 1) * g];
+                if row.iter().any(|v| !v.is_finite()) {
+                    bail_input!(
+                        "{}: the model produced non-finite logits for bundle {}",
+                        model_path.display(),
+                        bundles.ids[c]
+                    );
                 }
-                let ms: Vec<[f64; 2]> = bundles
-                    .members_of(c)
-                    .iter()
-                    .map(|id| states.params[states.position(*id).expect("covered")])
-                    .collect();
-                targets.build(&ms, &mut target);
-                if q.examples.len() < 6 {
-                    q.examples.push((c, post.clone()));
+                let mx = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+                let z: f64 = row.iter().map(|&v| (v as f64 - mx).exp()).sum();
+                for (o, &v) in post.iter_mut().zip(row) {
+                    *o = ((v as f64 - mx).exp() / z) as f32;
                 }
-                let lz = mx + z.ln();
-                ce -= target
-                    .iter()
-                    .zip(row)
-                    .map(|(t, l)| *t as f64 * (*l as f64 - lz))
-                    .sum::<f64>();
-                q.test_rows += 1;
+                w.u64(cols[0], bundles.ids[c]);
+                w.str(cols[1], if bundles.is_test[c] { "test" } else { "train" });
+                w.f64(cols[2], bundles.params[c][0]);
+                w.f64(cols[3], bundles.params[c][1]);
+                w.list_f32(cols[4], &post);
+                w.end_row()?;
+                if bundles.is_test[c] {
+                    // posterior mean vs truth; cross-entropy of the full-member target
+                    let (mean, _) = moments(&post, &coords);
+                    for a in 0..2 {
+                        se[a] += (mean[a] - bundles.params[c][a]).powi(2);
+                    }
+                    let ms: Vec<[f64; 2]> = bundles
+                        .members_of(c)
+                        .iter()
+                        .map(|id| states.params[states.position(*id).expect("covered")])
+                        .collect();
+                    targets.build(&ms, &mut target);
+                    if q.examples.len() < 6 {
+                        q.examples.push((c, post.clone()));
+                    }
+                    let lz = mx + z.ln();
+                    ce -= target
+                        .iter()
+                        .zip(row)
+                        .map(|(t, l)| *t as f64 * (*l as f64 - lz))
+                        .sum::<f64>();
+                    q.test_rows += 1;
+                }
             }
+            bar.inc(centres.len() as u64);
         }
-        bar.inc(centres.len() as u64);
     }
     bar.finish_and_clear();
     w.finish()?;

@@ -207,10 +207,20 @@ pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
 /// `b` (2 threads) under `dir`, assert the outputs are byte-identical, and
 /// return the first one's path.
 pub fn same_bytes_across_threads(tool: &str, args: &[&str], dir: &Path) -> PathBuf {
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(["-o", "d.parquet"]);
+    same_outputs_across_threads(tool, &a, &["d.parquet"], dir);
+    dir.join("a/d.parquet")
+}
+
+/// Run `tool ARGS --threads 1` in DIR/a and `--threads 2` in DIR/b (outputs
+/// named relative to the working directory, so provenance is the same) and
+/// require every file in `outputs` to come out byte-identical.
+pub fn same_outputs_across_threads(tool: &str, args: &[&str], outputs: &[&str], dir: &Path) {
     for (sub, threads) in [("a", "1"), ("b", "2")] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
         let mut a: Vec<&str> = args.to_vec();
-        a.extend(["-o", "d.parquet", "--threads", threads, "-q"]);
+        a.extend(["--threads", threads, "-q"]);
         let o = Command::new(bin(tool))
             .args(&a)
             .current_dir(dir.join(sub))
@@ -218,10 +228,11 @@ pub fn same_bytes_across_threads(tool: &str, args: &[&str], dir: &Path) -> PathB
             .unwrap();
         assert!(o.status.success(), "{tool} {a:?}: {}", stderr(&o));
     }
-    let a = std::fs::read(dir.join("a/d.parquet")).unwrap();
-    let b = std::fs::read(dir.join("b/d.parquet")).unwrap();
-    assert!(a == b, "{tool}: --threads changed the output bytes");
-    dir.join("a/d.parquet")
+    for out in outputs {
+        let a = std::fs::read(dir.join("a").join(out)).unwrap();
+        let b = std::fs::read(dir.join("b").join(out)).unwrap();
+        assert!(a == b, "{tool}: --threads changed the bytes of {out}");
+    }
 }
 
 /// Run `tool ARGS --shard i/n -o FOLDER` for every shard.
