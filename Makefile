@@ -91,7 +91,7 @@ bench-oracle: $(BENCH_STAMP) demo
 	mkdir -p $(ORACLE_DIR)
 	$(VENV)/bin/python benches/oracle_posteriors.py out/demo/ising.parquet out/demo/bundles.parquet $(ORACLE_DIR)/posteriors.parquet
 	# the demo's fit-icnn settings (pipelines/bti-stages.mk, SCALE=demo)
-	$(BIN)/fit-icnn --posteriors $(ORACLE_DIR)/posteriors.parquet --steps 2000 --layers 3 --hidden 64 \
+	$(BIN)/fit-icnn --posteriors $(ORACLE_DIR)/posteriors.parquet --steps 2000 --layers 5 --hidden 64 \
 	  --lr 1e-2 --seed 1 --out-model $(ORACLE_DIR)/free_energy.onnx --out-thermo $(ORACLE_DIR)/thermo.parquet -q
 	$(BIN)/pk-report --data out/demo/ising.parquet --posteriors $(ORACLE_DIR)/posteriors.parquet \
 	  --thermo $(ORACLE_DIR)/thermo.parquet --title "BTI on oracle posteriors" -o $(ORACLE_DIR)/report.md -q

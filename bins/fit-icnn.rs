@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, default_value_t = 1e-2, allow_hyphen_values = true)]
     lr: f64,
     /// Hidden layers of the ICNN (the paper: 5).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     layers: usize,
     /// Units per hidden layer (the paper: 512).
     #[arg(long, default_value_t = 64)]
