@@ -111,6 +111,19 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
         tc,
     ));
     let (tc_fisher, profile) = fisher_tc(&grid, &thermo);
+    let resolved = resolved_gtt(l, j, k_bundle, &grid, &temps);
+    let (median, lo_ratio, hi_ratio) = profile_ratio(&profile, &resolved);
+    out.push(Check::new(
+        "G_TT(T, h=0) against what a perfect fit would give at this grid",
+        format!(
+            "fitted / resolved exact: median {median:.2}, from {lo_ratio:.2} to {hi_ratio:.2} \
+             (spread {:.2})",
+            hi_ratio / lo_ratio
+        ),
+        "1 everywhere (spread 1)".into(),
+        None,
+        "resolved exact: 1/(1/G_TT + σ_T²) with G_TT = K·N·c(T)/T² (Kaufman), at the grid's temperatures",
+    ));
     let rel = (tc_fisher - tc) / tc;
     out.push(Check::new(
         "T_c from the Fisher metric along h = 0",
@@ -185,16 +198,14 @@ impl Resolvability {
 /// contrast is an upper bound.
 pub fn resolvability(l: usize, j: f64, k_bundle: usize, grid: &Grid) -> Resolvability {
     let [lo, hi] = grid.bounds[&grid.params[0]];
-    let cell = (hi - lo) / grid.shape[0] as f64;
-    let sigma_t = ((grid.sigma * (hi - lo)).powi(2) + cell * cell / 12.0).sqrt();
-    let n_sites = (l * l) as f64;
+    let sigma_t = sigma_t(grid);
     let tc = critical_temperature(j);
     let temps: Vec<f64> = (0..=400)
         .map(|i| lo + (hi - lo) * i as f64 / 400.0)
         .collect();
     let exact: Vec<f64> = temps
         .iter()
-        .map(|&t| k_bundle as f64 * n_sites * kaufman(l, l, t, j).heat_capacity / (t * t))
+        .map(|&t| exact_gtt(l, j, k_bundle, t))
         .collect();
     let resolved = |g: f64| 1.0 / (1.0 / g + sigma_t * sigma_t);
     let i = (0..exact.len())
@@ -213,6 +224,38 @@ pub fn resolvability(l: usize, j: f64, k_bundle: usize, grid: &Grid) -> Resolvab
         resolved_peak: resolved(exact[i]),
         resolved_outside,
     }
+}
+
+/// The narrowest posterior width in T the grid allows: the target Gaussians
+/// and the cell, σ_T² = (σ·ΔT)² + cell²/12.
+pub fn sigma_t(grid: &Grid) -> f64 {
+    let [lo, hi] = grid.bounds[&grid.params[0]];
+    let cell = (hi - lo) / grid.shape[0] as f64;
+    ((grid.sigma * (hi - lo)).powi(2) + cell * cell / 12.0).sqrt()
+}
+
+/// Exact Fisher G_TT at h = 0 of K independent L×L states: K·N·c(T)/T².
+pub fn exact_gtt(l: usize, j: f64, k_bundle: usize, t: f64) -> f64 {
+    k_bundle as f64 * (l * l) as f64 * kaufman(l, l, t, j).heat_capacity / (t * t)
+}
+
+/// What a perfect BTI would fit along h = 0 at this grid: the exact G_TT
+/// blurred by the grid's floor, 1/(1/G_TT + σ_T²).
+pub fn resolved_gtt(l: usize, j: f64, k_bundle: usize, grid: &Grid, temps: &[f64]) -> Vec<f64> {
+    let s2 = sigma_t(grid).powi(2);
+    temps
+        .iter()
+        .map(|&t| 1.0 / (1.0 / exact_gtt(l, j, k_bundle, t) + s2))
+        .collect()
+}
+
+/// Fitted G_TT(T, 0) over the resolved exact profile: median, smallest and
+/// largest ratio. A perfect fit gives 1 everywhere; a spread (largest over
+/// smallest) above 1 is a wrong shape, whatever the overall scale.
+pub fn profile_ratio(fitted: &[f64], resolved: &[f64]) -> (f64, f64, f64) {
+    let mut ratio: Vec<f64> = fitted.iter().zip(resolved).map(|(f, r)| f / r).collect();
+    ratio.sort_by(f64::total_cmp);
+    (ratio[ratio.len() / 2], ratio[0], ratio[ratio.len() - 1])
 }
 
 /// The informational row that says whether the T_c reading can work at all.
@@ -305,6 +348,21 @@ mod tests {
             ..coarse
         };
         assert!((r.tolerated_error().unwrap() - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_resolved_profile_is_capped_by_the_grid_and_compared_by_ratio() {
+        let grid = ising_grid(32, 0.02);
+        let temps = [1.5, 2.27, 3.5];
+        let res = resolved_gtt(32, 1.0, 4, &grid, &temps);
+        let cap = 1.0 / sigma_t(&grid).powi(2);
+        for (r, &t) in res.iter().zip(&temps) {
+            let exact = exact_gtt(32, 1.0, 4, t);
+            assert!(*r < exact.min(cap), "{r} vs exact {exact}, cap {cap}");
+        }
+        assert_eq!(profile_ratio(&res, &res), (1.0, 1.0, 1.0));
+        let half: Vec<f64> = res.iter().map(|r| 0.5 * r).collect();
+        assert_eq!(profile_ratio(&half, &res), (0.5, 0.5, 0.5));
     }
 
     #[test]
