@@ -21,7 +21,7 @@ use crate::cli::Common;
 use crate::contract::TableWriter;
 use crate::io::{content_hash, SinkOptions};
 use crate::meta::{FileMeta, InputRef, Kind, Provenance};
-use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, Adam, BurnAlgebra, Net};
+use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, BurnAlgebra, Net};
 use crate::nn::icnn::{propagate, IcnnSpec};
 use crate::nn::program::Program;
 use crate::runtime::{self, Device, ModelPool};
@@ -151,13 +151,12 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     let spec = spec_for(cfg, set)?;
     let device = train_device(cfg.run.device)?;
     let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
-    let mut net = Net::new(Program::default(), init, &device);
-    let mut adam = Adam::new(&net, cfg.run.lr);
     let spec_json = serde_json::to_value(&spec)?;
-    let mut tracker = Tracker::start(
+    let (mut net, mut adam, mut tracker) = Tracker::begin(
         &cfg.run,
-        &mut adam,
-        &mut net,
+        Program::default(),
+        init,
+        &device,
         &spec_json,
         "another network (--layers/--hidden) or other posteriors",
     )?;

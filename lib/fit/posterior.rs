@@ -17,7 +17,7 @@ use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::bundle::target::TargetBuilder;
 use crate::cli::Common;
-use crate::nn::burn_exec::{forward, to_vec, train_device, Adam, Net};
+use crate::nn::burn_exec::{forward, to_vec, train_device, Net};
 use crate::nn::posterior::{Arch, PosteriorSpec};
 use crate::nn::program::to_onnx;
 use crate::runtime::Device;
@@ -108,13 +108,12 @@ pub fn train(
     let spec = spec_for(cfg, bundles, states)?;
     let device = train_device(cfg.run.device)?;
     let (program, init) = spec.build(&mut chain_rng(common.seed, INIT_STREAM));
-    let mut net = Net::new(program, init, &device);
-    let mut adam = Adam::new(&net, cfg.run.lr);
     let spec_json = serde_json::to_value(&spec)?;
-    let mut tracker = Tracker::start(
+    let (mut net, mut adam, mut tracker) = Tracker::begin(
         &cfg.run,
-        &mut adam,
-        &mut net,
+        program,
+        init,
+        &device,
         &spec_json,
         "another network or data shape",
     )?;

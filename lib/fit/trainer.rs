@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::trainlog::{self, LogRow};
 use crate::nn::burn_exec::{to_vec, Adam, Net};
+use crate::nn::program::{ParamData, Program};
 use crate::runtime::Device;
 
 /// The test loss of the network as it stands.
@@ -49,20 +50,24 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// A fresh tracker, or, with `--resume`, the weights, Adam state and log
-    /// of the checkpoint [`Tracker::after_loss`] wrote. The checkpoint must
-    /// hold a network built from `spec`; `mismatch` says what else it may
-    /// have been trained with.
-    pub fn start(
+    /// The network built from `init` on `device`, its Adam optimiser and a
+    /// fresh tracker; or, with `--resume`, the weights, Adam state and log of
+    /// the checkpoint [`Tracker::after_loss`] wrote. The checkpoint must hold
+    /// a network built from `spec`; `mismatch` says what else it may have
+    /// been trained with.
+    pub fn begin(
         s: &RunSettings,
-        adam: &mut Adam,
-        net: &mut Net,
+        program: Program,
+        init: Vec<ParamData>,
+        device: &burn::tensor::Device,
         spec: &serde_json::Value,
         mismatch: &str,
-    ) -> Result<Tracker> {
+    ) -> Result<(Net, Adam, Tracker)> {
+        let mut net = Net::new(program, init, device);
+        let mut adam = Adam::new(&net, s.lr);
         let mut log = Vec::new();
         if let Some(path) = &s.resume {
-            let extra = adam.load_checkpoint(net, path)?;
+            let extra = adam.load_checkpoint(&mut net, path)?;
             if extra.get("spec") != Some(spec) {
                 crate::bail_input!(
                     "--resume {}: the checkpoint was trained with {mismatch}",
@@ -71,11 +76,12 @@ impl Tracker {
             }
             log = trainlog::from_json(extra.get("log"));
         }
-        Ok(Tracker {
+        let tracker = Tracker {
             log,
             last_test: f64::NAN,
             ema: f64::NAN,
-        })
+        };
+        Ok((net, adam, tracker))
     }
 
     /// Finish step `step` (0-based) whose training loss is `loss`. `test`
