@@ -93,6 +93,20 @@ impl Grid {
         let [lo, hi] = self.bounds[&self.params[axis]];
         lo + (hi - lo) * self.unit_coord(axis, i)
     }
+
+    /// Unit-test fixture: the Ising prior box T ∈ [1, 5], h ∈ [−2, 2].
+    #[cfg(test)]
+    pub fn ising_box(shape: [usize; 2], sigma: f64) -> Grid {
+        let mut bounds = Bounds::new();
+        bounds.insert("T".into(), [1.0, 5.0]);
+        bounds.insert("h".into(), [-2.0, 2.0]);
+        Grid {
+            params: vec!["T".into(), "h".into()],
+            bounds,
+            shape,
+            sigma,
+        }
+    }
 }
 
 /// A file the output was computed from, with a content hash of its bytes.

@@ -80,18 +80,9 @@ impl TargetBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::Bounds;
 
     fn grid(gh: usize, gw: usize, sigma: f64) -> Grid {
-        let mut b = Bounds::new();
-        b.insert("T".into(), [1.0, 5.0]);
-        b.insert("h".into(), [-2.0, 2.0]);
-        Grid {
-            params: vec!["T".into(), "h".into()],
-            bounds: b,
-            shape: [gh, gw],
-            sigma,
-        }
+        Grid::ising_box([gh, gw], sigma)
     }
 
     #[test]

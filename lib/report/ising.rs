@@ -316,29 +316,17 @@ mod tests {
         assert!((peak(&xs, &v) - 2.3).abs() < 1e-12);
     }
 
-    fn ising_grid(n: usize, sigma: f64) -> Grid {
-        let mut b = crate::meta::Bounds::new();
-        b.insert("T".into(), [1.0, 5.0]);
-        b.insert("h".into(), [-2.0, 2.0]);
-        Grid {
-            params: vec!["T".into(), "h".into()],
-            bounds: b,
-            shape: [n, n],
-            sigma,
-        }
-    }
-
     #[test]
     fn resolvability_follows_the_exact_heat_capacity_and_the_grid() {
         let tc = critical_temperature(1.0);
-        let coarse = resolvability(32, 1.0, 4, &ising_grid(32, 0.02));
+        let coarse = resolvability(32, 1.0, 4, &Grid::ising_box([32, 32], 0.02));
         // the finite-lattice maximum of c/T² lies within 3% of Onsager's T_c
         assert!((coarse.peak_t - tc).abs() / tc < 0.03, "{coarse:?}");
         // σ_T² = 0.08² + 0.125²/12
         assert!((coarse.sigma_t - (0.0064f64 + 0.125 * 0.125 / 12.0).sqrt()).abs() < 1e-12);
         assert!(coarse.resolved_peak < 1.0 / coarse.sigma_t.powi(2));
         // a finer grid and narrower targets show more of the peak
-        let fine = resolvability(32, 1.0, 4, &ising_grid(128, 0.005));
+        let fine = resolvability(32, 1.0, 4, &Grid::ising_box([128, 128], 0.005));
         assert_eq!(fine.peak_t, coarse.peak_t);
         assert!(fine.contrast().unwrap() > coarse.contrast().unwrap());
         // contrast 3 tolerates ±50%: 1.5 × outside meets 0.5 × peak
@@ -352,7 +340,7 @@ mod tests {
 
     #[test]
     fn the_resolved_profile_is_capped_by_the_grid_and_compared_by_ratio() {
-        let grid = ising_grid(32, 0.02);
+        let grid = Grid::ising_box([32, 32], 0.02);
         let temps = [1.5, 2.27, 3.5];
         let res = resolved_gtt(32, 1.0, 4, &grid, &temps);
         let cap = 1.0 / sigma_t(&grid).powi(2);
@@ -367,15 +355,7 @@ mod tests {
 
     #[test]
     fn zero_field_line_interpolates_between_columns() {
-        let mut b = crate::meta::Bounds::new();
-        b.insert("T".into(), [1.0, 5.0]);
-        b.insert("h".into(), [-2.0, 2.0]);
-        let grid = Grid {
-            params: vec!["T".into(), "h".into()],
-            bounds: b,
-            shape: [2, 4],
-            sigma: 0.1,
-        };
+        let grid = Grid::ising_box([2, 4], 0.1);
         // value = h at cell centres −1.5, −0.5, 0.5, 1.5: zero at h = 0
         let v = vec![-1.5, -0.5, 0.5, 1.5, -1.5, -0.5, 0.5, 1.5];
         assert_eq!(along_zero_field(&grid, &v), vec![0.0, 0.0]);
