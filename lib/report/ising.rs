@@ -207,7 +207,7 @@ pub fn resolvability(l: usize, j: f64, k_bundle: usize, grid: &Grid) -> Resolvab
         .iter()
         .map(|&t| exact_gtt(l, j, k_bundle, t))
         .collect();
-    let resolved = |g: f64| 1.0 / (1.0 / g + sigma_t * sigma_t);
+    let resolved = |g: f64| blur(g, sigma_t);
     let i = (0..exact.len())
         .max_by(|&a, &b| exact[a].total_cmp(&exact[b]))
         .unwrap_or(0);
@@ -239,13 +239,18 @@ pub fn exact_gtt(l: usize, j: f64, k_bundle: usize, t: f64) -> f64 {
     k_bundle as f64 * (l * l) as f64 * kaufman(l, l, t, j).heat_capacity / (t * t)
 }
 
+/// A metric G seen through posteriors no narrower than `sigma_t`: 1/(1/G + σ_T²).
+fn blur(g: f64, sigma_t: f64) -> f64 {
+    1.0 / (1.0 / g + sigma_t * sigma_t)
+}
+
 /// What a perfect BTI would fit along h = 0 at this grid: the exact G_TT
-/// blurred by the grid's floor, 1/(1/G_TT + σ_T²).
+/// blurred by the grid's floor.
 pub fn resolved_gtt(l: usize, j: f64, k_bundle: usize, grid: &Grid, temps: &[f64]) -> Vec<f64> {
-    let s2 = sigma_t(grid).powi(2);
+    let sigma_t = sigma_t(grid);
     temps
         .iter()
-        .map(|&t| 1.0 / (1.0 / exact_gtt(l, j, k_bundle, t) + s2))
+        .map(|&t| blur(exact_gtt(l, j, k_bundle, t), sigma_t))
         .collect()
 }
 
