@@ -281,6 +281,12 @@ impl Model {
     }
 }
 
+/// Move output `name` out of a [`Model::run`] result (empty if absent, so a
+/// caller's length check reports it).
+pub fn take_output(outputs: &mut BTreeMap<String, Tensor>, name: &str) -> Vec<f32> {
+    outputs.remove(name).map(|t| t.data).unwrap_or_default()
+}
+
 /// One model loaded once per worker thread, for running many batches in
 /// parallel with results that do not depend on the thread count. ONNX
 /// Runtime's own intra-op split changes float rounding with the number of

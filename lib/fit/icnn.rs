@@ -24,7 +24,7 @@ use crate::meta::{FileMeta, InputRef, Kind, Provenance};
 use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, BurnAlgebra, Net};
 use crate::nn::icnn::{propagate, IcnnSpec};
 use crate::nn::program::Program;
-use crate::runtime::{self, Device, ModelPool};
+use crate::runtime::{take_output, Device, ModelPool};
 use crate::sim::rng::chain_rng;
 
 const INIT_STREAM: u64 = 0x4943_4e4e_0000_0001;
@@ -287,13 +287,10 @@ pub fn evaluate(model_path: &Path, points: &[[f64; 2]], device: Device) -> Resul
     let results = pool.run_each(chunks, |model, chunk| {
         let t: Vec<f32> = chunk.iter().flat_map(|p| p.map(|v| v as f32)).collect();
         let mut r = model.run(&[("t", &[chunk.len(), 2], &t)])?;
-        let take = |r: &mut std::collections::BTreeMap<String, runtime::Tensor>, k: &str| {
-            r.remove(k).map(|t| t.data).unwrap_or_default()
-        };
         let (lz, gr, he) = (
-            take(&mut r, "log_z"),
-            take(&mut r, "grad"),
-            take(&mut r, "hessian"),
+            take_output(&mut r, "log_z"),
+            take_output(&mut r, "grad"),
+            take_output(&mut r, "hessian"),
         );
         if lz.len() != chunk.len() || gr.len() != 2 * chunk.len() || he.len() != 4 * chunk.len() {
             bail_input!(

@@ -12,7 +12,7 @@ use crate::cli::Common;
 use crate::contract::TableWriter;
 use crate::io::{content_hash, SinkOptions};
 use crate::meta::{FileMeta, InputRef, Kind, Provenance};
-use crate::runtime::{Device, Model, ModelPool};
+use crate::runtime::{take_output, Device, Model, ModelPool};
 
 /// Bundles per ONNX Runtime call; fixed, so the output bytes do not depend
 /// on the thread count.
@@ -159,7 +159,7 @@ pub fn predict(
                 states.shape[1],
             ];
             let mut outs = model.run(&[("states", &shape, &x)])?;
-            Ok(outs.remove("logits").map(|t| t.data).unwrap_or_default())
+            Ok(take_output(&mut outs, "logits"))
         })?;
         for (centres, logits) in group.iter().zip(&outputs) {
             if logits.len() != centres.len() * g {
