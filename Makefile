@@ -90,13 +90,13 @@ ORACLE_DIR := $(BENCH_DIR)/oracle
 bench-oracle: $(BENCH_STAMP) demo
 	mkdir -p $(ORACLE_DIR)
 	$(VENV)/bin/python benches/oracle_posteriors.py out/demo/ising.parquet out/demo/bundles.parquet $(ORACLE_DIR)/posteriors.parquet
-	# the demo's fit-icnn settings (pipelines/bti-stages.mk, SCALE=demo)
-	$(BIN)/fit-icnn --posteriors $(ORACLE_DIR)/posteriors.parquet --steps 2000 --layers 5 --hidden 64 \
-	  --lr 1e-2 --seed 1 --out-model $(ORACLE_DIR)/free_energy.onnx --out-thermo $(ORACLE_DIR)/thermo.parquet -q
+	# the pipeline's own fit-icnn stage and settings, on these posteriors (-o: never remade)
+	$(MAKE) --no-print-directory -B -f pipelines/ising-bti.mk OUT=$(ORACLE_DIR) DATA=out/demo/ising.parquet \
+	  BIN=$(BIN) Q=-q -o $(ORACLE_DIR)/posteriors.parquet $(ORACLE_DIR)/thermo.parquet
 	$(BIN)/pk-report --data out/demo/ising.parquet --posteriors $(ORACLE_DIR)/posteriors.parquet \
 	  --thermo $(ORACLE_DIR)/thermo.parquet --title "BTI on oracle posteriors" -o $(ORACLE_DIR)/report.md -q
 	for r in out/demo/report.md $(ORACLE_DIR)/report.md; do
-	  echo "== $$r"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|resolution)' $$r | cut -d'|' -f2,3
+	  echo "== $$r"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|resolution|G_TT\(T)' $$r | cut -d'|' -f2,3
 	done
 
 ## demo: the Ising BTI pipeline (pipelines/ising-bti.mk, SCALE=demo) into out/demo/, report in out/demo/report.md
