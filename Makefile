@@ -113,9 +113,12 @@ demo-tasep: setup build
 check-cuda:
 	DOCS_RS=1 $(CARGO) check --release --features cuda --lib --bins
 
+## lint: formatting, clippy, and no import circle among the library's files
+MODULE_CYCLES ?= ../shared/tools/module-cycles
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+	$(MODULE_CYCLES) lib
 
 clean:
 	rm -rf out

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use phasekit::cli::{self, Common, TrainFlags};
+use phasekit::cli::{self, Common};
 use phasekit::fit::icnn::{run, IcnnConfig, IcnnOutputs};
 use phasekit::fit::posteriors::PosteriorSet;
+use phasekit::io::stdio::at_most_one_stdout;
+use phasekit::train::TrainFlags;
 
 /// Fit an input-convex network log Z_w(t) to predicted posteriors (BTI paper,
 /// eqs. 19–21): for each bundle centre t' the exponential family
@@ -27,7 +29,7 @@ use phasekit::fit::posteriors::PosteriorSet;
 #[derive(Parser)]
 #[command(name = "fit-icnn", version, verbatim_doc_comment)]
 struct Args {
-    /// Posteriors from fit-posterior (or any file honouring schemas/posteriors.md).
+    /// Posteriors from fit-posterior (or any file honouring schemas/posteriors.md; - for standard input).
     #[arg(long)]
     posteriors: PathBuf,
     /// Bundle centres per step.
@@ -43,11 +45,13 @@ struct Args {
     /// Units per hidden layer (the paper: 512).
     #[arg(long, default_value_t = 64)]
     hidden: usize,
+    /// The free-energy model (ONNX; - for standard output).
     #[arg(long, default_value = "free_energy.onnx")]
     out_model: PathBuf,
+    /// The thermo table on the grid (- for standard output).
     #[arg(long, default_value = "thermo.parquet")]
     out_thermo: PathBuf,
-    /// Training log (trainlog Parquet).
+    /// Training log (trainlog Parquet; - for standard output).
     #[arg(long)]
     out_log: Option<PathBuf>,
     /// Folder for icnn-loss.png and thermo.png (maps of log Z, its derivatives, the Fisher metric, det G).
@@ -65,6 +69,11 @@ fn main() -> ExitCode {
         args.common.init_threads();
         let started = Instant::now();
         cli::require_nonzero(&[("--layers", args.layers), ("--hidden", args.hidden)])?;
+        at_most_one_stdout(&[
+            ("--out-model", Some(&args.out_model)),
+            ("--out-thermo", Some(&args.out_thermo)),
+            ("--out-log", args.out_log.as_deref()),
+        ])?;
         let settings = args.train.settings(args.lr, args.batch, &args.out_model)?;
         let set = PosteriorSet::load(&args.posteriors)?;
         let cfg = IcnnConfig {

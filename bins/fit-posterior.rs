@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use phasekit::cli::{self, Common, TrainFlags};
+use phasekit::cli::{self, Common};
 use phasekit::fit::posterior::{load_inputs, run, Outputs, TrainConfig};
+use phasekit::io::stdio::at_most_one_stdout;
 use phasekit::nn::posterior::Arch;
+use phasekit::train::TrainFlags;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -27,10 +29,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "fit-posterior", version, verbatim_doc_comment)]
 struct Args {
-    /// Bundles file from bundle-knn.
+    /// Bundles file from bundle-knn (- for standard input).
     #[arg(long)]
     bundles: PathBuf,
-    /// Microstates dataset [default: the one recorded in the bundles' provenance].
+    /// Microstates dataset [default: the one recorded in the bundles' provenance; - for standard input].
     #[arg(long)]
     data: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
@@ -49,11 +51,13 @@ struct Args {
     /// Fixed test batches per evaluation.
     #[arg(long, default_value_t = 4)]
     test_batches: usize,
+    /// The trained model (ONNX; - for standard output).
     #[arg(long, default_value = "posterior.onnx")]
     out_model: PathBuf,
+    /// Predicted posteriors (- for standard output).
     #[arg(long, default_value = "posteriors.parquet")]
     out_posteriors: PathBuf,
-    /// Training log (trainlog Parquet).
+    /// Training log (trainlog Parquet; - for standard output).
     #[arg(long)]
     out_log: Option<PathBuf>,
     /// Folder for loss.png and posteriors.png.
@@ -62,7 +66,7 @@ struct Args {
     /// Only run --model on the bundles.
     #[arg(long, requires = "model")]
     predict_only: bool,
-    /// Any ONNX model honouring the posterior contract (with --predict-only).
+    /// Any ONNX model honouring the posterior contract (with --predict-only; - for standard input).
     #[arg(long)]
     model: Option<PathBuf>,
     /// Predict only the first N bundles.
@@ -80,6 +84,14 @@ fn main() -> ExitCode {
         args.common.init_threads();
         let started = Instant::now();
         // flags first: a bad flag is refused before any file is read
+        at_most_one_stdout(&[
+            (
+                "--out-model",
+                (!args.predict_only).then_some(args.out_model.as_path()),
+            ),
+            ("--out-posteriors", Some(&args.out_posteriors)),
+            ("--out-log", args.out_log.as_deref()),
+        ])?;
         let settings = args.train.settings(args.lr, args.batch, &args.out_model)?;
         let (bundles, states, _) = load_inputs(&args.bundles, args.data.as_deref())?;
         let cfg = TrainConfig {

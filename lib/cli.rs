@@ -2,7 +2,6 @@
 //! errors and exit codes (0 success, 1 failure, 2 bad usage or bad input).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -88,32 +87,6 @@ impl Common {
     }
 }
 
-/// The command line with execution-only flags (threads, progress, quiet)
-/// removed: what provenance records, so those flags cannot change the bytes.
-pub fn reproducible_args(args: impl Iterator<Item = String>) -> Vec<String> {
-    const WITH_VALUE: [&str; 2] = ["--threads", "--progress"];
-    const SWITCHES: [&str; 2] = ["--quiet", "-q"];
-    let mut out = Vec::new();
-    let mut skip_next = false;
-    for a in args {
-        if skip_next {
-            skip_next = false;
-            continue;
-        }
-        if WITH_VALUE.contains(&a.as_str()) {
-            skip_next = true;
-            continue;
-        }
-        if WITH_VALUE.iter().any(|f| a.starts_with(&format!("{f}=")))
-            || SWITCHES.contains(&a.as_str())
-        {
-            continue;
-        }
-        out.push(a);
-    }
-    out
-}
-
 /// Parse the command line; usage errors print one line and exit with 2.
 pub fn parse<T: Parser>() -> T {
     match T::try_parse() {
@@ -179,47 +152,6 @@ pub fn parse_range(flag: &str, s: &str) -> anyhow::Result<[f64; 2]> {
     Ok([lo, hi])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn execution_flags_are_dropped() {
-        let args = [
-            "--n",
-            "4",
-            "--threads",
-            "2",
-            "--progress=never",
-            "-q",
-            "--seed",
-            "3",
-        ]
-        .iter()
-        .map(|s| s.to_string());
-        assert_eq!(reproducible_args(args), vec!["--n", "4", "--seed", "3"]);
-    }
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("--T", "1:5").unwrap(), [1.0, 5.0]);
-        assert_eq!(parse_range("--h", "-2:2").unwrap(), [-2.0, 2.0]);
-        assert_eq!(parse_range("--T", "2.5").unwrap(), [2.5, 2.5]);
-        let e = parse_range("--T", "5:1").unwrap_err();
-        assert!(is_input_error(&e) && e.to_string().contains("--T"));
-        assert!(parse_range("--T", "nan").is_err());
-        assert!(parse_range("--T", "x").is_err());
-    }
-}
-
-/// Learning-rate schedule of the training tools.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Schedule {
-    /// decay to 0 along a half cosine
-    Cosine,
-    Constant,
-}
-
 /// Refuse 0 for any of these counts (flag, value).
 pub fn require_nonzero(flags: &[(&str, usize)]) -> anyhow::Result<()> {
     if let Some((flag, _)) = flags.iter().find(|(_, v)| *v == 0) {
@@ -236,61 +168,18 @@ pub fn require_positive(flag: &str, v: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Flags every training tool takes (`#[command(flatten)]`). The learning
-/// rate and batch size stay with each tool: their defaults differ.
-#[derive(Clone, Debug, clap::Args)]
-pub struct TrainFlags {
-    #[arg(long, default_value_t = 2000)]
-    pub steps: usize,
-    /// Learning-rate schedule over the run.
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
-    pub lr_schedule: Schedule,
-    /// Training (burn) and inference (ONNX Runtime) device.
-    #[arg(long, value_enum, default_value_t = crate::runtime::Device::Cpu)]
-    pub device: crate::runtime::Device,
-    /// Steps between test-loss evaluations.
-    #[arg(long, default_value_t = 100)]
-    pub eval_every: usize,
-    /// Checkpoint file [default: --out-model with .ckpt]; written every --checkpoint-every steps.
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    #[arg(long, default_value_t = 500)]
-    pub checkpoint_every: usize,
-    /// Continue training from a checkpoint.
-    #[arg(long)]
-    pub resume: Option<PathBuf>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl TrainFlags {
-    /// The run's settings with the tool's `--lr` and `--batch`, checked;
-    /// checkpoints default to `out_model` with the extension .ckpt.
-    pub fn settings(
-        &self,
-        lr: f64,
-        batch: usize,
-        out_model: &Path,
-    ) -> anyhow::Result<crate::fit::trainer::RunSettings> {
-        require_nonzero(&[
-            ("--steps", self.steps),
-            ("--batch", batch),
-            ("--eval-every", self.eval_every),
-            ("--checkpoint-every", self.checkpoint_every),
-        ])?;
-        require_positive("--lr", lr)?;
-        Ok(crate::fit::trainer::RunSettings {
-            steps: self.steps,
-            batch,
-            lr,
-            cosine: self.lr_schedule == Schedule::Cosine,
-            device: self.device,
-            eval_every: self.eval_every,
-            checkpoint: Some(
-                self.checkpoint
-                    .clone()
-                    .unwrap_or_else(|| out_model.with_extension("ckpt")),
-            ),
-            checkpoint_every: self.checkpoint_every,
-            resume: self.resume.clone(),
-        })
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("--T", "1:5").unwrap(), [1.0, 5.0]);
+        assert_eq!(parse_range("--h", "-2:2").unwrap(), [-2.0, 2.0]);
+        assert_eq!(parse_range("--T", "2.5").unwrap(), [2.5, 2.5]);
+        let e = parse_range("--T", "5:1").unwrap_err();
+        assert!(is_input_error(&e) && e.to_string().contains("--T"));
+        assert!(parse_range("--T", "nan").is_err());
+        assert!(parse_range("--T", "x").is_err());
     }
 }

@@ -20,5 +20,6 @@ pub mod plot;
 pub mod report;
 pub mod runtime;
 pub mod sim;
+pub mod train;
 
 pub use error::InputError;

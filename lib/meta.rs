@@ -135,11 +135,37 @@ impl Provenance {
         Provenance {
             tool: tool.to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
-            args: crate::cli::reproducible_args(std::env::args().skip(1)),
+            args: reproducible_args(std::env::args().skip(1)),
             seed,
             inputs: Vec::new(),
         }
     }
+}
+
+/// The command line with execution-only flags (threads, progress, quiet)
+/// removed: what provenance records, so those flags cannot change the bytes.
+pub fn reproducible_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    const WITH_VALUE: [&str; 2] = ["--threads", "--progress"];
+    const SWITCHES: [&str; 2] = ["--quiet", "-q"];
+    let mut out = Vec::new();
+    let mut skip_next = false;
+    for a in args {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        if WITH_VALUE.contains(&a.as_str()) {
+            skip_next = true;
+            continue;
+        }
+        if WITH_VALUE.iter().any(|f| a.starts_with(&format!("{f}=")))
+            || SWITCHES.contains(&a.as_str())
+        {
+            continue;
+        }
+        out.push(a);
+    }
+    out
 }
 
 /// Everything in the `phasekit.*` footer of one file.
@@ -326,6 +352,23 @@ fn json<T: Serialize + ?Sized>(v: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_flags_are_dropped() {
+        let args = [
+            "--n",
+            "4",
+            "--threads",
+            "2",
+            "--progress=never",
+            "-q",
+            "--seed",
+            "3",
+        ]
+        .iter()
+        .map(|s| s.to_string());
+        assert_eq!(reproducible_args(args), vec!["--n", "4", "--seed", "3"]);
+    }
 
     #[test]
     fn key_values_round_trip() {

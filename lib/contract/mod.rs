@@ -5,6 +5,8 @@
 pub mod columns;
 pub mod rules;
 pub mod table;
+pub mod thermo;
+pub mod trainlog;
 
 use std::path::Path;
 

@@ -8,24 +8,23 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use serde_json::json;
 
 use super::posteriors::{grid_points, PosteriorSet};
-use super::trainer::{RunSettings, Tracker};
-use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::cli::Common;
-use crate::contract::TableWriter;
-use crate::io::{content_hash, SinkOptions};
+use crate::contract::thermo::{self, Thermo};
+use crate::contract::trainlog::{self, LogRow};
+use crate::io::content_hash;
 use crate::meta::{FileMeta, InputRef, Kind, Provenance};
-use crate::nn::burn_exec::{icnn_weights, to_vec, train_device, BurnAlgebra, Net};
-use crate::nn::icnn::{propagate, IcnnSpec};
+use crate::nn::burn_exec::{train_device, Net};
+use crate::nn::icnn::IcnnSpec;
+use crate::nn::objectives::IcnnObjective;
 use crate::nn::program::Program;
-use crate::runtime::{take_output, Device, ModelPool};
+use crate::runtime::{take_output, Device, ModelFile, ModelPool};
 use crate::sim::rng::chain_rng;
+use crate::train::{RunSettings, Tracker};
 
 const INIT_STREAM: u64 = 0x4943_4e4e_0000_0001;
 const BATCH_STREAM: u64 = 0x4943_4e4e_0000_0002;
@@ -69,49 +68,16 @@ pub fn spec_for(cfg: &IcnnConfig, set: &PosteriorSet) -> Result<IcnnSpec> {
     Ok(spec)
 }
 
-/// Rows of `points` as an [N, 2] tensor.
-fn points_tensor(points: &[[f64; 2]], device: &burn::tensor::Device) -> Tensor<2> {
-    let flat: Vec<f32> = points.iter().flat_map(|p| p.map(|v| v as f32)).collect();
-    Tensor::<2>::from_data(TensorData::new(flat, [points.len(), 2]), device)
-}
-
-/// Mean Jensen–Shannon divergence (nats) between the posteriors `q` [B, G]
-/// (with Σ q log q per row, `q_log_q` [B, 1]) and the exponential family of
-/// eq. 19 built from log Z on the grid `log_z` [1, G] and ∇log Z at the
-/// bundle centres `grad` [B, 2], over grid points `grid_t` [G, 2].
-pub fn jsd_loss(
-    q: Tensor<2>,
-    q_log_q: Tensor<2>,
-    log_z: Tensor<2>,
-    grad: Tensor<2>,
-    grid_t: Tensor<2>,
-) -> Tensor<1> {
-    let logits = grad.matmul(grid_t.transpose()) - log_z;
-    let log_p = log_softmax(logits, 1);
-    let p = log_p.clone().exp();
-    let m = (q.clone() + p.clone()) * 0.5;
-    let log_m = m.clamp_min(1e-30).log();
-    let kl_q = q_log_q - (q * log_m.clone()).sum_dim(1);
-    let kl_p = (p * (log_p - log_m)).sum_dim(1);
-    ((kl_q + kl_p) * 0.5).mean()
-}
-
 /// The loss of the network in `net` on bundles `rows` of `set`.
 fn loss_on(
+    objective: &IcnnObjective,
     spec: &IcnnSpec,
     net: &Net,
     set: &PosteriorSet,
     rows: &[usize],
-    grid_t: &Tensor<2>,
-) -> Tensor<1> {
-    let dev = &net.device;
+) -> crate::nn::burn_exec::Loss {
     let g = set.grid.len();
-    let w = icnn_weights(spec, net);
-    let mut alg = BurnAlgebra;
-    let log_z = propagate(&mut alg, &w, grid_t, 0).value.reshape([1, g]);
     let centres: Vec<[f64; 2]> = rows.iter().map(|&i| set.centres[i]).collect();
-    let jet = propagate(&mut alg, &w, &points_tensor(&centres, dev), 1);
-    let grad = Tensor::cat(jet.grad, 1);
     let mut q = Vec::with_capacity(rows.len() * g);
     let mut qlq = Vec::with_capacity(rows.len());
     for &i in rows {
@@ -124,10 +90,7 @@ fn loss_on(
                 .sum::<f64>() as f32,
         );
     }
-    let n = rows.len();
-    let q = Tensor::<2>::from_data(TensorData::new(q, [n, g]), dev);
-    let qlq = Tensor::<2>::from_data(TensorData::new(qlq, [n, 1]), dev);
-    jsd_loss(q, qlq, log_z, grad, grid_t.clone())
+    objective.loss(spec, net, &centres, q, qlq)
 }
 
 /// ONNX metadata_props of a free-energy model.
@@ -180,11 +143,11 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
                 .collect()
         }
     };
-    let grid_t = points_tensor(&grid_points(&set.grid), &device);
+    let objective = IcnnObjective::new(&grid_points(&set.grid), &device);
 
     if start == 0 {
         // the untrained network's test loss: where the curve starts
-        let loss = to_vec(loss_on(&spec, &net, set, &test_rows, &grid_t))?[0] as f64;
+        let loss = loss_on(&objective, &spec, &net, set, &test_rows).value()?;
         tracker.log.push(LogRow {
             step: 0,
             test: true,
@@ -199,11 +162,10 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
         let rows: Vec<usize> = (0..cfg.run.batch)
             .map(|_| train_rows[rng.random_range(0..train_rows.len())])
             .collect();
-        let loss = loss_on(&spec, &net, set, &rows, &grid_t);
+        let loss = loss_on(&objective, &spec, &net, set, &rows);
         // the test loss runs in the autodiff graph too (dropped unused): one code path
-        let test = |net: &Net| -> Result<f64> {
-            Ok(to_vec(loss_on(&spec, net, set, &test_rows, &grid_t))?[0] as f64)
-        };
+        let test =
+            |net: &Net| -> Result<f64> { loss_on(&objective, &spec, net, set, &test_rows).value() };
         tracker.after_loss(
             &cfg.run,
             step,
@@ -234,32 +196,14 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     })
 }
 
-/// log Z, its gradient and Hessian at some points (from a free-energy model).
-pub struct Thermo {
-    pub points: Vec<[f64; 2]>,
-    pub log_z: Vec<f64>,
-    pub grad: Vec<[f64; 2]>,
-    /// [G][2][2]
-    pub hessian: Vec<[[f64; 2]; 2]>,
-}
-
-impl Thermo {
-    /// det G at each point.
-    pub fn det(&self) -> Vec<f64> {
-        self.hessian
-            .iter()
-            .map(|h| h[0][0] * h[1][1] - h[0][1] * h[1][0])
-            .collect()
-    }
-}
-
 /// Points per ONNX Runtime call when evaluating a free-energy model; fixed,
 /// so the results do not depend on the thread count.
 const EVAL_CHUNK: usize = 1024;
 
 /// Evaluate any model honouring the free-energy contract at `points`.
-pub fn evaluate(model_path: &Path, points: &[[f64; 2]], device: Device) -> Result<Thermo> {
-    let pool = ModelPool::load(model_path, device)?;
+pub fn evaluate(model: &ModelFile, points: &[[f64; 2]], device: Device) -> Result<Thermo> {
+    let model_path = &model.path;
+    let pool = ModelPool::load(model, device)?;
     {
         let model = pool.model();
         for (name, rank) in [("log_z", 1usize), ("grad", 2), ("hessian", 3)] {
@@ -323,20 +267,22 @@ pub fn evaluate(model_path: &Path, points: &[[f64; 2]], device: Device) -> Resul
 
 /// Write the thermo table on the grid of `set` from the model at `model_path`.
 pub fn write_thermo(
-    model_path: &Path,
+    model: &ModelFile,
     set: &PosteriorSet,
     out: &Path,
     device: Device,
     common: &Common,
 ) -> Result<Thermo> {
-    let thermo = evaluate(model_path, &set.grid_points(), device)?;
+    let thermo = evaluate(model, &set.grid_points(), device)?;
     let mut prov = Provenance::from_env("fit-icnn", Some(common.seed));
-    for p in [&set.path, &model_path.to_path_buf()] {
-        prov.inputs.push(InputRef {
-            path: p.display().to_string(),
-            hash: content_hash(p)?,
-        });
-    }
+    prov.inputs.push(InputRef {
+        path: set.path.display().to_string(),
+        hash: content_hash(&set.path)?,
+    });
+    prov.inputs.push(InputRef {
+        path: model.label(),
+        hash: model.hash(),
+    });
     let meta = FileMeta::new(
         Kind::Thermo,
         set.meta.params.clone(),
@@ -345,35 +291,7 @@ pub fn write_thermo(
         prov,
     )
     .with("grid", &set.grid);
-    let mut w = TableWriter::create(out, &meta, &[], &SinkOptions::default())?;
-    let p = &set.meta.params;
-    let cols = [
-        w.col(&p[0])?,
-        w.col(&p[1])?,
-        w.col("log_z")?,
-        w.col(&format!("grad_{}", p[0]))?,
-        w.col(&format!("grad_{}", p[1]))?,
-        w.col(&format!("fisher_{}_{}", p[0], p[0]))?,
-        w.col(&format!("fisher_{}_{}", p[0], p[1]))?,
-        w.col(&format!("fisher_{}_{}", p[1], p[1]))?,
-    ];
-    for i in 0..thermo.points.len() {
-        let (t, g, h) = (thermo.points[i], thermo.grad[i], thermo.hessian[i]);
-        for (c, v) in cols.iter().zip([
-            t[0],
-            t[1],
-            thermo.log_z[i],
-            g[0],
-            g[1],
-            h[0][0],
-            h[0][1],
-            h[1][1],
-        ]) {
-            w.f64(*c, v);
-        }
-        w.end_row()?;
-    }
-    w.finish()?;
+    thermo::write(out, &meta, &thermo)?;
     Ok(thermo)
 }
 
@@ -399,6 +317,11 @@ pub fn run(
 ) -> Result<IcnnSummary> {
     let trained = train(cfg, set, common)?;
     crate::io::atomic::write_bytes(out.model, &trained.onnx)?;
+    // the table comes from the bytes just written, wherever they went
+    let model = ModelFile {
+        path: out.model.to_path_buf(),
+        bytes: trained.onnx.clone().into(),
+    };
     if let Some(lp) = out.log {
         trainlog::write_log(
             lp,
@@ -410,18 +333,18 @@ pub fn run(
             common.seed,
         )?;
     }
-    let thermo = write_thermo(out.model, set, out.thermo, cfg.run.device, common)?;
+    let thermo = write_thermo(&model, set, out.thermo, cfg.run.device, common)?;
     if let Some(dir) = out.plots {
         std::fs::create_dir_all(dir)
             .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;
-        super::figures::loss_curve(
+        crate::plot::figures::loss_curve(
             &dir.join("icnn-loss.png"),
             &trained.log,
             "fit-icnn: Jensen-Shannon divergence",
             "JSD (nats)",
             None,
         )?;
-        super::figures::thermo_maps(&dir.join("thermo.png"), &thermo, &set.grid)?;
+        crate::plot::figures::thermo_maps(&dir.join("thermo.png"), &thermo, &set.grid)?;
     }
     Ok(IcnnSummary { trained, thermo })
 }

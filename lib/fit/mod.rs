@@ -1,10 +1,7 @@
 //! Training stages: data assembly, training loops, prediction, reports.
 
 pub mod data;
-pub mod figures;
 pub mod icnn;
 pub mod posterior;
 pub mod posteriors;
 pub mod predict;
-pub mod trainer;
-pub mod trainlog;

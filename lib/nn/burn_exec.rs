@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use burn::tensor::activation::relu;
 use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
@@ -14,6 +14,24 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::icnn::{IcnnSpec, Weights};
 use super::program::{Layer, ParamData, Program};
 use crate::runtime::Device as RunDevice;
+
+/// The device a [`Net`] trains on.
+pub type TrainDevice = Device;
+
+/// A scalar training loss in the autodiff graph of a [`Net`]; [`Adam::step`]
+/// differentiates it.
+pub struct Loss(Tensor<1>);
+
+impl Loss {
+    pub fn new(t: Tensor<1>) -> Loss {
+        Loss(t)
+    }
+
+    /// The loss's value.
+    pub fn value(&self) -> Result<f64> {
+        Ok(to_vec(self.0.clone())?[0] as f64)
+    }
+}
 
 /// The burn device for training on `device`, with autodiff.
 pub fn train_device(device: RunDevice) -> Result<Device> {
@@ -286,8 +304,8 @@ impl Adam {
     }
 
     /// One update of every parameter from the gradients of `loss`.
-    pub fn step(&mut self, net: &mut Net, loss: Tensor<1>) -> Result<()> {
-        let grads = loss.backward();
+    pub fn step(&mut self, net: &mut Net, loss: Loss) -> Result<()> {
+        let grads = loss.0.backward();
         self.step += 1;
         let t = self.step as i32;
         let (b1, b2) = (self.beta1, self.beta2);
@@ -337,9 +355,7 @@ impl Adam {
     pub fn load_checkpoint(&mut self, net: &mut Net, path: &Path) -> Result<serde_json::Value> {
         let bad =
             |why: &str| crate::input_error!("{}: not a usable checkpoint ({why})", path.display());
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("{}: reading checkpoint", path.display()))
-            .map_err(|e| crate::input_error!("{e:#}"))?;
+        let bytes = crate::io::read_input(path, "checkpoint")?;
         if bytes.len() < 8 {
             return Err(bad("truncated"));
         }

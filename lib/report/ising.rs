@@ -4,10 +4,10 @@
 
 use anyhow::Result;
 
-use super::{convexity_check, load_thermo, mean_se, posterior_check, within_4se, Check, Inputs};
+use super::{convexity_check, mean_se, posterior_check, within_4se, Check, Inputs};
+use crate::contract::thermo::{self, Thermo};
 use crate::contract::{self, col_f64};
 use crate::exact::ising::{critical_temperature, kaufman};
-use crate::fit::icnn::Thermo;
 use crate::meta::{Grid, Kind};
 
 /// Samples with |h| below this count as zero-field samples.
@@ -98,7 +98,7 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
 
     out.push(posterior_check(&inputs.posteriors)?);
 
-    let (grid, thermo) = load_thermo(&inputs.thermo)?;
+    let (grid, thermo) = thermo::load(&inputs.thermo)?;
     out.push(convexity_check(&thermo));
     let temps: Vec<f64> = (0..grid.shape[0]).map(|r| grid.coord(0, r)).collect();
     let k_bundle: usize = contract::open(&inputs.posteriors, Kind::Posteriors)?
@@ -148,7 +148,7 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
         temps
             .iter()
             .zip(&profile)
-            .map(|(t, g)| format!("{t:.2}: {}", crate::plot::canvas::fmt_tick(*g)))
+            .map(|(t, g)| format!("{t:.2}: {}", crate::plot::style::fmt_tick(*g)))
             .collect::<Vec<_>>()
             .join(", ")
     ));

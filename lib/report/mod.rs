@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::contract::{self, col_f64};
-use crate::fit::icnn::Thermo;
-use crate::meta::{Grid, Kind};
+use crate::contract;
+use crate::contract::thermo::Thermo;
+use crate::meta::Kind;
 
 /// One row of the check table.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -51,47 +51,6 @@ pub struct Inputs {
     /// (caption, path) of figures to embed
     pub figures: Vec<(String, PathBuf)>,
     pub title: String,
-}
-
-/// Read a thermo table (schemas/thermo.md) with its grid.
-pub fn load_thermo(path: &Path) -> Result<(Grid, Thermo)> {
-    let ds = contract::open(path, Kind::Thermo)?;
-    let grid: Grid = ds.meta.get(path, "grid")?;
-    let p = ds.meta.params.clone();
-    if p.len() != 2 {
-        crate::bail_input!("{}: two parameters expected", path.display());
-    }
-    let mut t = Thermo {
-        points: vec![],
-        log_z: vec![],
-        grad: vec![],
-        hessian: vec![],
-    };
-    for b in ds.batches(None, 65536)? {
-        let b = b?;
-        let c = |n: String| -> Result<Vec<f64>> { Ok(col_f64(&b, &n)?.to_vec()) };
-        let (a, bb) = (c(p[0].clone())?, c(p[1].clone())?);
-        let lz = c("log_z".into())?;
-        let (g0, g1) = (c(format!("grad_{}", p[0]))?, c(format!("grad_{}", p[1]))?);
-        let h00 = c(format!("fisher_{}_{}", p[0], p[0]))?;
-        let h01 = c(format!("fisher_{}_{}", p[0], p[1]))?;
-        let h11 = c(format!("fisher_{}_{}", p[1], p[1]))?;
-        for i in 0..a.len() {
-            t.points.push([a[i], bb[i]]);
-            t.log_z.push(lz[i]);
-            t.grad.push([g0[i], g1[i]]);
-            t.hessian.push([[h00[i], h01[i]], [h01[i], h11[i]]]);
-        }
-    }
-    if t.points.len() != grid.len() {
-        crate::bail_input!(
-            "{}: {} rows, but phasekit.grid has {} points",
-            path.display(),
-            t.points.len(),
-            grid.len()
-        );
-    }
-    Ok((grid, t))
 }
 
 /// Smallest eigenvalue of a symmetric 2×2 matrix.
@@ -261,7 +220,7 @@ pub fn write(mut inputs: Inputs, out: &Path) -> Result<(usize, usize)> {
     }
     inputs.figures.retain(|(_, p)| p.exists());
     let md = markdown(&inputs, &checks, out, &notes);
-    crate::io::atomic::write_bytes(out, md.as_bytes())?;
+    crate::io::atomic::write_text(out, &md)?;
     let passed = checks.iter().filter(|c| c.pass == Some(true)).count();
     let graded = checks.iter().filter(|c| c.pass.is_some()).count();
     Ok((passed, graded))

@@ -4,8 +4,9 @@
 
 use anyhow::Result;
 
-use super::{convexity_check, load_thermo, mean_se, posterior_check, within_4se, Check, Inputs};
+use super::{convexity_check, mean_se, posterior_check, within_4se, Check, Inputs};
 use crate::analysis::align_affine_scaled;
+use crate::contract::thermo;
 use crate::contract::{self, col_f64};
 use crate::exact::tasep::{current_limit, ln_z_single, Tasep};
 use crate::meta::Kind;
@@ -79,7 +80,7 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
 
     out.push(posterior_check(&inputs.posteriors)?);
 
-    let (_, thermo) = load_thermo(&inputs.thermo)?;
+    let (_, thermo) = thermo::load(&inputs.thermo)?;
     out.push(convexity_check(&thermo));
     let exact: Vec<f64> = thermo
         .points

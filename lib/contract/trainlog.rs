@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::contract::TableWriter;
+use super::TableWriter;
 use crate::io::SinkOptions;
 use crate::meta::{Bounds, FileMeta, Kind, Provenance};
 

@@ -2,45 +2,17 @@
 //! non-finite loss, set the scheduled learning rate, update with Adam, log,
 //! evaluate the test loss at intervals, checkpoint, show progress.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
-use burn::tensor::Tensor;
 use indicatif::ProgressBar;
 use serde_json::json;
 
-use super::trainlog::{self, LogRow};
-use crate::nn::burn_exec::{to_vec, Adam, Net};
+use super::settings::RunSettings;
+use crate::contract::trainlog::{self, LogRow};
+use crate::nn::burn_exec::{Adam, Loss, Net, TrainDevice};
 use crate::nn::program::{ParamData, Program};
-use crate::runtime::Device;
 
 /// The test loss of the network as it stands.
 pub type TestLoss<'a> = &'a dyn Fn(&Net) -> Result<f64>;
-
-/// How a training run goes, whatever the network.
-#[derive(Clone, Debug)]
-pub struct RunSettings {
-    pub steps: usize,
-    pub batch: usize,
-    pub lr: f64,
-    /// cosine decay of the learning rate to 0 over `steps` (else constant)
-    pub cosine: bool,
-    pub device: Device,
-    pub eval_every: usize,
-    pub checkpoint: Option<PathBuf>,
-    pub checkpoint_every: usize,
-    pub resume: Option<PathBuf>,
-}
-
-impl RunSettings {
-    pub fn lr_at(&self, step: usize) -> f64 {
-        if self.cosine {
-            self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / self.steps as f64).cos())
-        } else {
-            self.lr
-        }
-    }
-}
 
 /// The log of a run and its running figures.
 pub struct Tracker {
@@ -59,7 +31,7 @@ impl Tracker {
         s: &RunSettings,
         program: Program,
         init: Vec<ParamData>,
-        device: &burn::tensor::Device,
+        device: &TrainDevice,
         spec: &serde_json::Value,
         mismatch: &str,
     ) -> Result<(Net, Adam, Tracker)> {
@@ -91,14 +63,14 @@ impl Tracker {
         &mut self,
         s: &RunSettings,
         step: usize,
-        loss: Tensor<1>,
+        loss: Loss,
         adam: &mut Adam,
         net: &mut Net,
         test: Option<TestLoss>,
         spec: &serde_json::Value,
         bar: &ProgressBar,
     ) -> Result<()> {
-        let lv = to_vec(loss.clone())?[0] as f64;
+        let lv = loss.value()?;
         if !lv.is_finite() {
             anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
         }
