@@ -20,10 +20,10 @@ use phasekit::cli::{self, Common};
 #[derive(Parser)]
 #[command(name = "bundle-knn", version, verbatim_doc_comment)]
 struct Args {
-    /// Microstates file or dataset folder.
+    /// Microstates file or dataset folder (- for standard input).
     #[arg(short = 'i', long = "input")]
     input: PathBuf,
-    /// Output bundles file.
+    /// Output bundles file (- for standard output).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
     /// Neighbours per bundle, the centre included.

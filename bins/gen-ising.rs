@@ -7,6 +7,7 @@ use clap::Parser;
 use phasekit::cli::{self, parse_range, Common};
 use phasekit::generate::ising::IsingJob;
 use phasekit::generate::Shard;
+use phasekit::io::stdio::at_most_one_stdout;
 use phasekit::sim::ising::{Algorithm, Init};
 
 /// Sample configurations of the 2D Ising model on an L×L periodic lattice,
@@ -58,7 +59,7 @@ struct Args {
     /// Also draw a mosaic of up to 64 configurations (evenly spaced by id) as PNG.
     #[arg(long)]
     preview: Option<PathBuf>,
-    /// Output file (a folder with --shard).
+    /// Output file (a folder with --shard; - for standard output).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
     #[command(flatten)]
@@ -82,6 +83,10 @@ fn main() -> ExitCode {
             init: args.init,
             shard: args.shard,
         };
+        at_most_one_stdout(&[
+            ("-o", Some(&args.out)),
+            ("--preview", args.preview.as_deref()),
+        ])?;
         let threads = args.common.init_threads();
         let started = Instant::now();
         let s = job.generate(&args.out, &args.common, args.preview.as_deref())?;

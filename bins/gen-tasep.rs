@@ -7,6 +7,7 @@ use clap::Parser;
 use phasekit::cli::{self, parse_range, Common};
 use phasekit::generate::tasep::{default_shape, parse_shape, Method, TasepJob};
 use phasekit::generate::Shard;
+use phasekit::io::stdio::at_most_one_stdout;
 
 /// Sample stationary configurations of the open-boundary TASEP: M sites,
 /// particles enter site 1 at rate α, hop right at rate 1, leave site M at rate
@@ -49,7 +50,7 @@ struct Args {
     /// Also draw up to 64 configurations (α up, β right) as a PNG mosaic.
     #[arg(long)]
     preview: Option<PathBuf>,
-    /// Output file (a folder with --shard).
+    /// Output file (a folder with --shard; - for standard output).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
     #[command(flatten)]
@@ -81,6 +82,10 @@ fn main() -> ExitCode {
             },
             shard: args.shard,
         };
+        at_most_one_stdout(&[
+            ("-o", Some(&args.out)),
+            ("--preview", args.preview.as_deref()),
+        ])?;
         let threads = args.common.init_threads();
         let started = Instant::now();
         let s = job.generate(&args.out, &args.common, args.preview.as_deref())?;

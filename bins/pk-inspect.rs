@@ -12,7 +12,7 @@ use phasekit::{cli, inspect};
 #[derive(Parser)]
 #[command(name = "pk-inspect", version)]
 struct Args {
-    /// Files or dataset folders (.parquet) and models (.onnx).
+    /// Files or dataset folders (.parquet) and models (.onnx); - reads one from standard input.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Require this kind of Parquet file (microstates, bundles, posteriors, thermo, trainlog, estimates).

@@ -38,6 +38,7 @@ struct Args {
     /// Report title [default: by system].
     #[arg(long)]
     title: Option<String>,
+    /// The Markdown report (- for standard output).
     #[arg(short, long)]
     out: PathBuf,
     #[command(flatten)]

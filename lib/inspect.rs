@@ -12,7 +12,12 @@ use crate::runtime::{Device, Model};
 
 /// Check a Parquet file/folder or an ONNX model and describe it as JSON.
 pub fn inspect(path: &Path, expected_kind: Option<&str>) -> Result<Value> {
-    let is_onnx = path.extension().map(|e| e == "onnx").unwrap_or(false);
+    let is_onnx = if crate::io::is_stdio(path) {
+        // standard input: Parquet files start with their magic bytes
+        !crate::io::stdio::stdin_bytes()?.starts_with(b"PAR1")
+    } else {
+        path.extension().map(|e| e == "onnx").unwrap_or(false)
+    };
     if is_onnx {
         return inspect_model(path, expected_kind);
     }

@@ -141,6 +141,33 @@ pub struct Tensor {
     pub data: Vec<f32>,
 }
 
+/// The bytes of an ONNX file and where they came from (a path, `-` for
+/// standard input or output), as provenance records them.
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    pub path: PathBuf,
+    pub bytes: bytes::Bytes,
+}
+
+impl ModelFile {
+    /// Read a model file (`-`: standard input).
+    pub fn read(path: &Path) -> Result<ModelFile> {
+        Ok(ModelFile {
+            path: path.to_path_buf(),
+            bytes: crate::io::read_input(path, "model")?,
+        })
+    }
+
+    /// The content hash provenance records, as for a file of these bytes.
+    pub fn hash(&self) -> String {
+        crate::io::hash::bytes_hash(&self.bytes)
+    }
+
+    pub fn label(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
 /// A loaded ONNX model, ready to run.
 pub struct Model {
     session: Session,
@@ -210,9 +237,8 @@ fn signature(outlets: &[ort::value::Outlet]) -> Vec<TensorSig> {
 impl Model {
     /// Load a model file. Errors name the file.
     pub fn load(path: &Path, device: Device, threads: usize) -> Result<Model> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| crate::input_error!("{}: cannot read model ({e})", path.display()))?;
-        Model::from_bytes(&bytes, &path.display().to_string(), device, threads)
+        let file = ModelFile::read(path)?;
+        Model::from_bytes(&file.bytes, &file.label(), device, threads)
     }
 
     pub fn from_bytes(bytes: &[u8], label: &str, device: Device, threads: usize) -> Result<Model> {
@@ -298,16 +324,14 @@ pub struct ModelPool {
 
 impl ModelPool {
     /// As many sessions as the current rayon pool has threads.
-    pub fn load(path: &Path, device: Device) -> Result<ModelPool> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| crate::input_error!("{}: cannot read model ({e})", path.display()))?;
-        let label = path.display().to_string();
+    pub fn load(file: &ModelFile, device: Device) -> Result<ModelPool> {
+        let (bytes, label) = (&file.bytes, file.label());
         let n = match device {
             Device::Cpu => rayon::current_num_threads().max(1),
             Device::Cuda => 1,
         };
         let models = (0..n)
-            .map(|_| Model::from_bytes(&bytes, &label, device, 1).map(Mutex::new))
+            .map(|_| Model::from_bytes(bytes, &label, device, 1).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
         Ok(ModelPool { models })
     }

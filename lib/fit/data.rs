@@ -91,6 +91,12 @@ impl Bundles {
             )
         })?;
         let p = PathBuf::from(&input.path);
+        if crate::io::is_stdio(&p) {
+            crate::bail_input!(
+                "{}: these bundles were made from standard input; give --data",
+                self.path.display()
+            );
+        }
         if p.exists() || p.is_absolute() {
             return Ok(p);
         }

@@ -5,23 +5,23 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use super::data::{assemble, Bundles, States};
-use super::trainer::{RunSettings, TestLoss, Tracker};
-use super::trainlog::{self, LogRow};
 use crate::bail_input;
 use crate::bundle::target::TargetBuilder;
 use crate::cli::Common;
-use crate::nn::burn_exec::{forward, to_vec, train_device, Net};
+use crate::contract::trainlog::{self, LogRow};
+use crate::nn::burn_exec::{train_device, Net};
+use crate::nn::objectives::{posterior_eval_loss, posterior_loss};
 use crate::nn::posterior::{Arch, PosteriorSpec};
 use crate::nn::program::to_onnx;
-use crate::runtime::Device;
+use crate::plot::figures::PosteriorExample;
+use crate::runtime::{Device, ModelFile};
 use crate::sim::rng::chain_rng;
+use crate::train::{RunSettings, TestLoss, Tracker};
 
 /// Random streams of training (distinct from the generators' chain ids).
 const INIT_STREAM: u64 = 0x4649_5450_0000_0001;
@@ -45,13 +45,6 @@ pub struct Trained {
     pub uniform_loss: f64,
     pub steps_per_s: f64,
     pub parameters: usize,
-}
-
-/// Soft cross-entropy −Σ target · log softmax(logits), averaged over the batch.
-pub fn soft_cross_entropy(logits: Tensor<3>, target: Tensor<2>) -> Tensor<1> {
-    let [n, gh, gw] = logits.dims();
-    let lp = log_softmax(logits.reshape([n, gh * gw]), 1);
-    (lp * target).sum_dim(1).mean().neg()
 }
 
 pub fn spec_for(cfg: &TrainConfig, bundles: &Bundles, states: &States) -> Result<PosteriorSpec> {
@@ -158,14 +151,9 @@ pub fn train(
             .collect()
     };
     let eval = |net: &Net| -> Result<f64> {
-        let params: Vec<Tensor<1>> = net.params.iter().map(|p| p.clone().inner()).collect();
-        let dev = params[0].device();
         let mut total = 0.0;
         for (xs, ts, n) in &test_sets {
-            let xt = Tensor::<4>::from_data(TensorData::new(xs.clone(), [*n, k, h, w]), &dev);
-            let tt = Tensor::<2>::from_data(TensorData::new(ts.clone(), [*n, g]), &dev);
-            let logits = forward(&net.program, &params, &net.shapes, xt);
-            total += to_vec(soft_cross_entropy(logits, tt))?[0] as f64;
+            total += posterior_eval_loss(net, xs, [*n, k, h, w], ts)?;
         }
         Ok(total / test_sets.len().max(1) as f64)
     };
@@ -187,9 +175,7 @@ pub fn train(
             &mut x,
             &mut t,
         );
-        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [b, k, h, w]), &device);
-        let tt = Tensor::<2>::from_data(TensorData::new(t.clone(), [b, g]), &device);
-        let loss = soft_cross_entropy(net.forward(xt), tt);
+        let loss = posterior_loss(&net, &x, [b, k, h, w], &t);
         let test: Option<TestLoss> = if test_sets.is_empty() {
             None
         } else {
@@ -270,10 +256,16 @@ pub fn run(
     device: Device,
     common: &Common,
 ) -> Result<RunSummary> {
+    let mut model = None;
     let trained = match cfg {
         Some(cfg) => {
             let t = train(cfg, bundles, states, common)?;
             crate::io::atomic::write_bytes(out.model, &t.onnx)?;
+            // predictions come from the bytes just written, wherever they went
+            model = Some(ModelFile {
+                path: out.model.to_path_buf(),
+                bytes: t.onnx.clone().into(),
+            });
             if let Some(lp) = out.log {
                 trainlog::write_log(
                     lp,
@@ -289,8 +281,12 @@ pub fn run(
         }
         None => None,
     };
+    let model = match model {
+        Some(m) => m,
+        None => ModelFile::read(out.model)?,
+    };
     let quality = super::predict::predict(
-        out.model,
+        &model,
         bundles,
         states,
         out.posteriors,
@@ -303,7 +299,7 @@ pub fn run(
         std::fs::create_dir_all(dir)
             .map_err(|e| crate::input_error!("--plots {}: {e}", dir.display()))?;
         if let Some(t) = &trained {
-            super::figures::loss_curve(
+            crate::plot::figures::loss_curve(
                 &dir.join("loss.png"),
                 &t.log,
                 "fit-posterior: soft cross-entropy",
@@ -312,11 +308,27 @@ pub fn run(
             )?;
         }
         if !quality.examples.is_empty() {
-            super::figures::posterior_panels(
+            let examples: Vec<PosteriorExample> = quality
+                .examples
+                .iter()
+                .map(|(idx, post)| {
+                    let first = bundles.members_of(*idx)[0];
+                    let pos = states.position(first).expect("covered");
+                    PosteriorExample {
+                        label: format!("id {}", bundles.ids[*idx]),
+                        state: states.state(pos).iter().map(|&v| v as f64).collect(),
+                        shape: states.shape,
+                        // spins +1 light as in gen-ising's preview, TASEP particles dark
+                        dark_positive: bundles.meta.model["system"] == "tasep",
+                        posterior: post.clone(),
+                        truth: bundles.params[*idx],
+                    }
+                })
+                .collect();
+            crate::plot::figures::posterior_panels(
                 &dir.join("posteriors.png"),
-                &quality.examples,
-                bundles,
-                states,
+                &examples,
+                &bundles.grid,
             )?;
         }
     }

@@ -12,7 +12,7 @@ use crate::cli::Common;
 use crate::contract::TableWriter;
 use crate::io::{content_hash, SinkOptions};
 use crate::meta::{FileMeta, InputRef, Kind, Provenance};
-use crate::runtime::{take_output, Device, Model, ModelPool};
+use crate::runtime::{take_output, Device, Model, ModelFile, ModelPool};
 
 /// Bundles per ONNX Runtime call; fixed, so the output bytes do not depend
 /// on the thread count.
@@ -83,7 +83,7 @@ pub fn check_model(
 /// Run the model on every bundle (or the first `limit`), write posteriors.
 #[allow(clippy::too_many_arguments)]
 pub fn predict(
-    model_path: &Path,
+    model: &ModelFile,
     bundles: &Bundles,
     states: &States,
     out: &Path,
@@ -92,7 +92,8 @@ pub fn predict(
     common: &Common,
     tool: &str,
 ) -> Result<Quality> {
-    let pool = ModelPool::load(model_path, device)?;
+    let model_path = &model.path;
+    let pool = ModelPool::load(model, device)?;
     let grid = bundles.grid.shape;
     check_model(
         &pool.model(),
@@ -110,8 +111,8 @@ pub fn predict(
         hash: content_hash(&bundles.path)?,
     });
     prov.inputs.push(InputRef {
-        path: model_path.display().to_string(),
-        hash: content_hash(model_path)?,
+        path: model.label(),
+        hash: model.hash(),
     });
     let meta = FileMeta::new(
         Kind::Posteriors,

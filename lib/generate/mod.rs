@@ -52,10 +52,12 @@ pub fn chain_range(n_chains: u64, shard: Option<Shard>) -> Range<u64> {
 }
 
 /// Where a (possibly sharded) generator writes: `-o` itself, or for a shard
-/// the part file `part-IIIII-of-NNNNN.parquet` inside the folder `-o`.
+/// the part file `part-IIIII-of-NNNNN.parquet` inside the folder `-o`
+/// (`-o -`: the shard's rows go to standard output).
 pub fn output_path(out: &Path, shard: Option<Shard>) -> Result<PathBuf> {
     match shard {
         None => Ok(out.to_path_buf()),
+        Some(_) if crate::io::is_stdio(out) => Ok(out.to_path_buf()),
         Some(Shard { index, count }) => {
             if out.extension().is_some_and(|e| e == "parquet") {
                 bail_input!(

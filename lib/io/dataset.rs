@@ -2,19 +2,57 @@
 //!
 //! Parts are read in file-name order (`part-00000-of-00004.parquet`, ...), so a
 //! sharded run read as a folder yields the unsharded file's rows in order.
-//! Reading streams record batches, one row group at a time.
+//! Reading streams record batches, one row group at a time. The path `-`
+//! reads one file from standard input.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::{ChunkReader, Length};
 
+use super::stdio::{is_stdio, stdin_bytes};
 use crate::error::InputError;
 use crate::meta::FileMeta;
+
+/// The bytes of one part: a file on disk, or standard input held in memory.
+enum Source {
+    File(File),
+    Memory(Bytes),
+}
+
+impl Length for Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::File(f) => f.len(),
+            Source::Memory(b) => b.len() as u64,
+        }
+    }
+}
+
+impl ChunkReader for Source {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(match self {
+            Source::File(f) => Box::new(f.get_read(start)?),
+            Source::Memory(b) => Box::new(b.get_read(start)?),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        match self {
+            Source::File(f) => f.get_bytes(start, length),
+            Source::Memory(b) => b.get_bytes(start, length),
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -47,10 +85,16 @@ pub fn list_parts(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
-fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
-    let file = File::open(path)
-        .map_err(|e| InputError::new(format!("{}: cannot open ({e})", path.display())))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<Source>> {
+    let source = if is_stdio(path) {
+        Source::Memory(stdin_bytes()?)
+    } else {
+        Source::File(
+            File::open(path)
+                .map_err(|e| InputError::new(format!("{}: cannot open ({e})", path.display())))?,
+        )
+    };
+    ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| {
         InputError::new(format!(
             "{}: not a readable Parquet file, truncated or corrupt ({e})",
             path.display()
@@ -61,7 +105,7 @@ fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
 
 fn part_meta(
     path: &Path,
-    builder: &ParquetRecordBatchReaderBuilder<File>,
+    builder: &ParquetRecordBatchReaderBuilder<Source>,
 ) -> Result<FileMeta, InputError> {
     let kv = builder
         .metadata()
@@ -78,7 +122,7 @@ fn part_meta(
 impl Dataset {
     /// Open a file or a folder of parts and check the parts belong together.
     pub fn open(path: &Path) -> Result<Dataset> {
-        if !path.exists() {
+        if !path.exists() && !is_stdio(path) {
             return Err(
                 InputError::new(format!("{}: no such file or folder", path.display())).into(),
             );

@@ -6,9 +6,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::dataset::list_parts;
+use super::stdio::{is_stdio, stdin_bytes};
 
+/// The hash provenance records for `path` (`-`: what was read from standard input).
 pub fn content_hash(path: &Path) -> Result<String> {
-    if path.is_dir() {
+    if is_stdio(path) {
+        Ok(bytes_hash(&stdin_bytes()?))
+    } else if path.is_dir() {
         let mut h = blake3::Hasher::new();
         for part in list_parts(path)? {
             let name = part
@@ -25,6 +29,11 @@ pub fn content_hash(path: &Path) -> Result<String> {
     } else {
         Ok(format!("blake3:{}", file_hash(path)?.to_hex()))
     }
+}
+
+/// The hash of bytes held in memory, as [`content_hash`] gives for a file of them.
+pub fn bytes_hash(bytes: &[u8]) -> String {
+    format!("blake3:{}", blake3::hash(bytes).to_hex())
 }
 
 fn file_hash(path: &Path) -> Result<blake3::Hash> {

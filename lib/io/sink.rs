@@ -5,6 +5,7 @@
 //! however many rows a run produces. Nothing time-dependent goes into the
 //! file, so identical content gives identical bytes.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,7 +40,7 @@ impl Default for SinkOptions {
 }
 
 pub struct ParquetSink {
-    writer: ArrowWriter<std::fs::File>,
+    writer: ArrowWriter<Box<dyn Write + Send>>,
     file: AtomicFile,
     rows: u64,
 }
@@ -73,8 +74,9 @@ impl ParquetSink {
             .set_created_by(format!("phasekit {}", env!("CARGO_PKG_VERSION")))
             .set_key_value_metadata(Some(kv))
             .build();
-        let writer = ArrowWriter::try_new(file.try_clone_file()?, Arc::clone(&schema), Some(props))
-            .with_context(|| format!("{}: starting Parquet writer", target.display()))?;
+        let writer =
+            ArrowWriter::try_new(file.try_clone_writer()?, Arc::clone(&schema), Some(props))
+                .with_context(|| format!("{}: starting Parquet writer", target.display()))?;
         Ok(ParquetSink {
             writer,
             file,
@@ -98,7 +100,8 @@ impl ParquetSink {
     pub fn finish(self) -> Result<u64> {
         let ParquetSink { writer, file, rows } = self;
         writer
-            .close()
+            .into_inner()
+            .and_then(|mut w| Ok(w.flush()?))
             .with_context(|| format!("{}: finishing Parquet file", file.target().display()))?;
         file.commit()?;
         Ok(rows)
