@@ -17,6 +17,7 @@ use phasekit::nn::burn_exec::{to_vec, train_device, Net};
 use phasekit::nn::onnx::{encode, Attr, Dim, GraphBuilder};
 use phasekit::nn::posterior::{Arch, PosteriorSpec};
 use phasekit::nn::program::to_onnx;
+use phasekit::plot::figures;
 use phasekit::runtime::{Device, Model};
 use phasekit::sim::rng::chain_rng;
 
@@ -293,12 +294,17 @@ fn short_training_learns_and_resumes_exactly() {
         test_last < uniform - 0.5,
         "test loss {test_last:.3} vs uniform prior {uniform:.3}"
     );
-    for f in ["loss.png", "posteriors.png"] {
-        assert_eq!(
-            &std::fs::read(dir.path().join("figs").join(f)).unwrap()[1..4],
-            b"PNG"
-        );
-    }
+    let figs = dir.path().join("figs");
+    common::assert_png(&figs.join("loss.png"), figures::LOSS_SIZE);
+    // one row of panels per example bundle, under a title band
+    let (w, h, distinct) = common::png_facts(&figs.join("posteriors.png"));
+    let rows = (h - figures::POSTERIOR_TITLE) / figures::POSTERIOR_ROW;
+    assert_eq!(w, figures::POSTERIOR_WIDTH);
+    assert!(
+        rows >= 1 && h == figures::POSTERIOR_TITLE + rows * figures::POSTERIOR_ROW,
+        "height {h}"
+    );
+    assert!(distinct >= 40, "posteriors.png: {distinct} colours");
     // posteriors: one per bundle, each summing to 1
     let ds = contract::open(&dir.path().join("full-post.parquet"), Kind::Posteriors).unwrap();
     assert_eq!(ds.num_rows, 800);

@@ -363,8 +363,7 @@ fn preview_is_a_png() {
             png.to_str().unwrap(),
         ],
     );
-    let bytes = std::fs::read(&png).unwrap();
-    assert_eq!(&bytes[1..4], b"PNG");
+    common::assert_png(&png, phasekit::plot::mosaic::PREVIEW_SIZE);
 }
 
 #[test]

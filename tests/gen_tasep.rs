@@ -228,11 +228,24 @@ fn exact_sampler_matches_the_exact_solution() {
 #[test]
 fn auto_picks_exact_where_it_can() {
     let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("preview.png");
     let rows = gen(
         dir.path(),
         "auto.parquet",
-        &["--n", "300", "--M", "64", "--sweeps", "50", "--seed", "3"],
+        &[
+            "--n",
+            "300",
+            "--M",
+            "64",
+            "--sweeps",
+            "50",
+            "--seed",
+            "3",
+            "--preview",
+            png.to_str().unwrap(),
+        ],
     );
+    assert_png(&png, phasekit::plot::mosaic::PREVIEW_SIZE);
     let exact = rows.method.iter().filter(|m| *m == "exact").count();
     assert!(
         exact > 50 && exact < 250,

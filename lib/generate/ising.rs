@@ -137,7 +137,7 @@ impl IsingJob {
         let chain_bytes = (self.per_chain as usize * self.l * self.l).max(1);
         let block = (64usize << 20) / chain_bytes;
         let block = block.clamp(1, 64 * rayon::current_num_threads());
-        let mut grid = PreviewGrid::new(8, self.h, self.t);
+        let mut grid = PreviewGrid::new(8, ("T", self.t), ("h", self.h));
         let seed = common.seed;
         let started = Instant::now();
         run_in_order(
@@ -171,7 +171,7 @@ impl IsingJob {
                     writer.f64(cols[5], r.magnetization);
                     writer.end_row()?;
                     if preview.is_some() {
-                        grid.offer(h, t, &r.state);
+                        grid.offer(t, h, &r.state);
                     }
                 }
                 bar.inc(self.per_chain);
@@ -183,7 +183,11 @@ impl IsingJob {
         let rows = writer.finish()?;
         if let Some(p) = preview {
             // a phase diagram: T grows to the right, h upwards
-            grid.write(p, self.l, self.l, false)?;
+            let title = format!(
+                "gen-ising: {} configurations, L = {}, J = {} (spin +1 light)",
+                rows, self.l, self.j
+            );
+            grid.write(p, self.l, self.l, false, &title)?;
         }
         let sweeps_per_chain = self.burn_in() + self.thin * (self.per_chain as usize - 1);
         let flips =

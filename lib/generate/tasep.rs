@@ -216,7 +216,7 @@ impl TasepJob {
         let rows_here = ids.end - ids.start;
         let bar = common.bar(rows_here, "gen-tasep");
         let block = ((64usize << 20) / self.m).clamp(1, 16 * rayon::current_num_threads());
-        let mut grid = PreviewGrid::new(8, self.alpha, self.beta);
+        let mut grid = PreviewGrid::new(8, ("β", self.beta), ("α", self.alpha));
         let (mut exact_rows, mut attempts) = (0u64, 0u64);
         let started = Instant::now();
         let shared = self.shared_sampler();
@@ -237,7 +237,7 @@ impl TasepJob {
                 exact_rows += s.exact as u64;
                 attempts += s.attempts;
                 if preview.is_some() {
-                    grid.offer(s.alpha, s.beta, &s.state);
+                    grid.offer(s.beta, s.alpha, &s.state);
                 }
                 bar.inc(1);
                 Ok(())
@@ -253,7 +253,11 @@ impl TasepJob {
             } else {
                 (1, self.m)
             };
-            grid.write(p, h, w, true)?;
+            let title = format!(
+                "gen-tasep: {} configurations, M = {} (occupied dark)",
+                rows, self.m
+            );
+            grid.write(p, h, w, true, &title)?;
         }
         Ok(Summary {
             path,

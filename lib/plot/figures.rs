@@ -1,17 +1,29 @@
-//! Figures of fit-posterior: loss curves and example posteriors beside
-//! their microstates and true parameters (the BTI paper's Figures 10–12).
+//! Figures of the training tools: loss curves, example posteriors beside
+//! their microstates and true parameters (the BTI paper's Figures 10–12),
+//! and maps of the free energy and the Fisher metric over the grid.
 
 use std::path::Path;
 
 use anyhow::Result;
 
-use super::data::{Bundles, States};
-use super::icnn::Thermo;
-use super::trainlog::LogRow;
+use super::chart::{Line, LineChart};
+use super::heat::{draw_state, Axis, ColourScale, HeatMap};
+use super::render::{drawing, render};
+use super::style::{tick_label, BLUE, FONT, GREY, ORANGE};
+use crate::contract::thermo::Thermo;
+use crate::contract::trainlog::LogRow;
 use crate::meta::Grid;
-use crate::plot::canvas::{fmt_tick, Canvas, LineChart, BLACK, BLUE, GREY, ORANGE, RED};
 
-/// Train loss (smoothed), test loss, and an optional horizontal reference line.
+/// Pixel size of a loss curve.
+pub const LOSS_SIZE: (u32, u32) = (800, 500);
+/// Pixel size of the thermo maps.
+pub const THERMO_SIZE: (u32, u32) = (1600, 790);
+/// Pixel width of the posterior panels, and height per example (plus a title band).
+pub const POSTERIOR_WIDTH: u32 = 860;
+pub const POSTERIOR_ROW: u32 = 380;
+pub const POSTERIOR_TITLE: u32 = 44;
+
+/// Train loss (smoothed), test loss, and an optional dashed reference line.
 pub fn loss_curve(
     path: &Path,
     log: &[LogRow],
@@ -40,226 +52,168 @@ pub fn loss_curve(
         .filter(|r| r.test)
         .map(|r| (r.step as f64, r.loss))
         .collect();
+    let steps = log.iter().map(|r| r.step as f64);
     let (first, last) = (
-        smooth.first().map(|p| p.0).unwrap_or(0.0),
-        smooth.last().map(|p| p.0).unwrap_or(1.0),
+        steps.clone().fold(f64::INFINITY, f64::min),
+        steps.fold(0.0, f64::max),
     );
-    let mut series = vec![("train", BLUE, smooth), ("test", ORANGE, test)];
+    let smoothing = if win > 1 {
+        format!("train (mean of {win} steps)")
+    } else {
+        "train".into()
+    };
+    let mut lines = vec![
+        Line {
+            name: &smoothing,
+            colour: BLUE,
+            points: smooth,
+            dashed: false,
+        },
+        Line {
+            name: "test",
+            colour: ORANGE,
+            points: test,
+            dashed: false,
+        },
+    ];
     if let Some((name, v)) = reference {
-        series.push((name, GREY, vec![(first, v), (last, v)]));
+        lines.push(Line {
+            name,
+            colour: GREY,
+            points: vec![(first.min(last), v), (last, v)],
+            dashed: true,
+        });
     }
-    LineChart {
+    lines.retain(|l| !l.points.is_empty());
+    let chart = LineChart {
         title,
-        x_label: "step",
+        x_label: "training step",
         y_label,
-        series,
-        log_y: false,
-    }
-    .draw(path)
+        lines,
+    };
+    render(path, LOSS_SIZE, |root| chart.draw(root))
 }
 
-/// Rows of (first member's state | posterior with the true parameters marked).
-pub fn posterior_panels(
-    path: &Path,
-    examples: &[(usize, Vec<f32>)],
-    bundles: &Bundles,
-    states: &States,
-) -> Result<()> {
-    let (cell, pad, label) = (180i64, 14i64, 18i64);
-    let rows = examples.len().max(1) as i64;
-    let mut c = Canvas::new(
-        (2 * cell + 3 * pad) as usize,
-        (rows * (cell + pad + label) + pad + 24) as usize,
-    );
-    let p = &bundles.meta.params;
-    c.text(
-        pad,
-        6,
-        "first bundle member | posterior (x = truth)",
-        BLACK,
-        1,
-    );
-    let [gh, gw] = bundles.grid.shape;
-    for (r, (idx, post)) in examples.iter().enumerate() {
-        let y = 24 + r as i64 * (cell + pad + label);
-        let pos = states
-            .position(bundles.members_of(*idx)[0])
-            .expect("covered");
-        let st: Vec<f64> = states.state(pos).iter().map(|&v| v as f64).collect();
-        let (lo, hi) = (
-            st.iter().cloned().fold(f64::MAX, f64::min),
-            st.iter().cloned().fold(f64::MIN, f64::max),
-        );
-        c.heatmap(
-            pad,
-            y + label,
-            cell,
-            cell,
-            &st,
-            states.shape[0],
-            states.shape[1],
-            lo,
-            hi.max(lo + 1e-9),
-        );
-        let pv: Vec<f64> = post.iter().map(|&v| v as f64).collect();
-        let mx = pv.iter().cloned().fold(0.0, f64::max);
-        let x0 = 2 * pad + cell;
-        c.heatmap(x0, y + label, cell, cell, &pv, gh, gw, 0.0, mx.max(1e-12));
-        // truth marker: first parameter along rows (down), second along columns
-        let t = bundles.params[*idx];
-        let unit = |a: usize| {
-            let [lo, hi] = bundles.grid.bounds[&bundles.grid.params[a]];
-            if hi > lo {
-                (t[a] - lo) / (hi - lo)
-            } else {
-                0.5
+/// One example of a posterior: a microstate of the bundle, the posterior
+/// over the grid, and the parameters the bundle's centre was drawn at.
+pub struct PosteriorExample {
+    /// e.g. the bundle centre's id
+    pub label: String,
+    /// the first member's state, row-major, `shape` [rows, cols]
+    pub state: Vec<f64>,
+    pub shape: [usize; 2],
+    /// positive values drawn dark (occupations) rather than light (spins)
+    pub dark_positive: bool,
+    /// the posterior on `grid`, row-major
+    pub posterior: Vec<f32>,
+    pub truth: [f64; 2],
+}
+
+/// The axes of a grid: the first parameter across, the second upwards.
+fn grid_axes(grid: &Grid) -> (Axis, Axis) {
+    let axis = |a: usize| Axis::new(grid.params[a].clone(), grid.bounds[&grid.params[a]]);
+    (axis(0), axis(1))
+}
+
+/// One row per example: the first member's state, then the posterior over
+/// the grid with the true parameters marked.
+pub fn posterior_panels(path: &Path, examples: &[PosteriorExample], grid: &Grid) -> Result<()> {
+    let rows = examples.len().max(1) as u32;
+    let size = (POSTERIOR_WIDTH, POSTERIOR_TITLE + rows * POSTERIOR_ROW);
+    let (x_axis, y_axis) = grid_axes(grid);
+    let p = &grid.params;
+    render(path, size, |root| {
+        let (title, body) = root.split_vertically(POSTERIOR_TITLE);
+        title
+            .titled(
+                "fit-posterior: a bundle's first microstate and its posterior (× truth)",
+                (FONT, 20),
+            )
+            .map_err(drawing)?;
+        for (ex, row) in examples.iter().zip(body.split_evenly((rows as usize, 1))) {
+            let (left, right) = row.split_horizontally(POSTERIOR_ROW);
+            let caption = format!(
+                "{}: {} = {}, {} = {}",
+                ex.label,
+                p[0],
+                tick_label((ex.truth[0] * 1e3).round() / 1e3),
+                p[1],
+                tick_label((ex.truth[1] * 1e3).round() / 1e3)
+            );
+            let left = left.titled(&caption, (FONT, 15)).map_err(drawing)?;
+            let image = left.margin(6, 30, 30, 30);
+            draw_state(&image, &ex.state, ex.shape, ex.dark_positive)?;
+            let values: Vec<f64> = ex.posterior.iter().map(|&v| v as f64).collect();
+            let peak = values.iter().copied().fold(0.0, f64::max);
+            HeatMap {
+                title: "posterior probability per grid cell",
+                values: &values,
+                nx: grid.shape[0],
+                ny: grid.shape[1],
+                x: x_axis.clone(),
+                y: y_axis.clone(),
+                colours: ColourScale::linear(0.0, peak.max(1e-12)),
+                marker: Some((ex.truth[0], ex.truth[1])),
             }
-        };
-        let (mx_px, my_px) = (
-            x0 + (unit(1) * cell as f64) as i64,
-            y + label + (unit(0) * cell as f64) as i64,
-        );
-        c.line(mx_px - 6, my_px - 6, mx_px + 6, my_px + 6, RED);
-        c.line(mx_px - 6, my_px + 6, mx_px + 6, my_px - 6, RED);
-        c.text(
-            pad,
-            y + 4,
-            &format!(
-                "id {}: {}={:.3} {}={:.3}",
-                bundles.ids[*idx], p[0], t[0], p[1], t[1]
-            ),
-            BLACK,
-            1,
-        );
-    }
-    c.save(path)
+            .draw(&right)?;
+        }
+        Ok(())
+    })
 }
 
 /// Maps of log Z, its two partial derivatives, the three Fisher components
-/// and det G over the grid (the BTI paper's Figures 3, 5, 7, 14): first
-/// parameter down the rows, second along the columns.
+/// and det G over the grid (the BTI paper's Figures 3, 5, 7, 14): the first
+/// parameter across, the second upwards; colours over each map's 1st..99th
+/// percentile, in log colour where a positive map spans decades.
 pub fn thermo_maps(path: &Path, thermo: &Thermo, grid: &Grid) -> Result<()> {
     let p = &grid.params;
     let det = thermo.det();
     let panels: Vec<(String, Vec<f64>)> = vec![
         ("log Z".into(), thermo.log_z.clone()),
         (
-            format!("dlogZ/d{}", p[0]),
+            format!("∂ log Z / ∂{}", p[0]),
             thermo.grad.iter().map(|g| g[0]).collect(),
         ),
         (
-            format!("dlogZ/d{}", p[1]),
+            format!("∂ log Z / ∂{}", p[1]),
             thermo.grad.iter().map(|g| g[1]).collect(),
         ),
         (
-            format!("G {}{}", p[0], p[0]),
+            format!("Fisher G_{}{}", p[0], p[0]),
             thermo.hessian.iter().map(|h| h[0][0]).collect(),
         ),
         (
-            format!("G {}{}", p[0], p[1]),
+            format!("Fisher G_{}{}", p[0], p[1]),
             thermo.hessian.iter().map(|h| h[0][1]).collect(),
         ),
         (
-            format!("G {}{}", p[1], p[1]),
+            format!("Fisher G_{}{}", p[1], p[1]),
             thermo.hessian.iter().map(|h| h[1][1]).collect(),
         ),
         ("det G".into(), det),
     ];
-    heat_panels(
-        path,
-        "fit-icnn: free energy and Fisher metric",
-        &panels,
-        grid,
-    )
-}
-
-/// A row-wrapped set of labelled heatmaps over `grid`, each with its range
-/// and the axes' bounds.
-pub fn heat_panels(
-    path: &Path,
-    title: &str,
-    panels: &[(String, Vec<f64>)],
-    grid: &Grid,
-) -> Result<()> {
-    let (cell, pad, label) = (200i64, 30i64, 30i64);
-    let per_row = 4i64;
-    let rows = panels.len().div_ceil(per_row as usize) as i64;
-    let mut c = Canvas::new(
-        (per_row * (cell + pad) + pad) as usize,
-        (rows * (cell + pad + 2 * label) + 30) as usize,
-    );
-    c.text(
-        pad,
-        8,
-        &format!("{title}  (colours: 1st..99th percentile of each map)"),
-        BLACK,
-        1,
-    );
-    let [gh, gw] = grid.shape;
-    let b = |a: usize| grid.bounds[&grid.params[a]];
-    for (k, (name, values)) in panels.iter().enumerate() {
-        let (col, row) = (k as i64 % per_row, k as i64 / per_row);
-        let x = pad + col * (cell + pad);
-        let y = 30 + row * (cell + pad + 2 * label);
-        let mut sorted: Vec<f64> = values.iter().cloned().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-        // colours span the 1st..99th percentiles, so a few extreme cells at
-        // the prior's edge do not wash out the rest
-        let (lo, hi) = (at(0.01), at(0.99));
-        // positive maps spanning decades (Fisher components, det G) in log colour
-        let log = lo > 0.0 && hi / lo > 100.0;
-        let shown: Vec<f64> = if log {
-            values.iter().map(|v| v.max(lo).log10()).collect()
-        } else {
-            values.to_vec()
-        };
-        let (lo, hi) = if log {
-            (lo.log10(), hi.log10())
-        } else {
-            (lo, hi)
-        };
-        c.text(x, y, name, BLACK, 1);
-        c.text(
-            x,
-            y + 12,
-            &format!(
-                "{} .. {}{}",
-                fmt_tick(at(0.0)),
-                fmt_tick(at(1.0)),
-                if log { " (log colour)" } else { "" }
-            ),
-            GREY,
-            1,
-        );
-        c.heatmap(
-            x,
-            y + label,
-            cell,
-            cell,
-            &shown,
-            gh,
-            gw,
-            lo,
-            hi.max(lo + 1e-12),
-        );
-        let [r0, r1] = b(0);
-        let [c0, c1] = b(1);
-        let (p0, p1) = (&grid.params[0], &grid.params[1]);
-        c.text(
-            x,
-            y + label + cell + 4,
-            &format!("down: {p0} {}..{}", fmt_tick(r0), fmt_tick(r1)),
-            GREY,
-            1,
-        );
-        c.text(
-            x,
-            y + label + cell + 14,
-            &format!("across: {p1} {}..{}", fmt_tick(c0), fmt_tick(c1)),
-            GREY,
-            1,
-        );
-    }
-    c.save(path)
+    let (x_axis, y_axis) = grid_axes(grid);
+    render(path, THERMO_SIZE, |root| {
+        let (title, body) = root.split_vertically(40);
+        title
+            .titled(
+                "fit-icnn: free energy and Fisher metric (colours: 1st–99th percentile of each map)",
+                (FONT, 20),
+            )
+            .map_err(drawing)?;
+        for ((name, values), area) in panels.iter().zip(body.split_evenly((2, 4))) {
+            HeatMap {
+                title: name,
+                values,
+                nx: grid.shape[0],
+                ny: grid.shape[1],
+                x: x_axis.clone(),
+                y: y_axis.clone(),
+                colours: ColourScale::percentiles(values),
+                marker: None,
+            }
+            .draw(&area)?;
+        }
+        Ok(())
+    })
 }

@@ -21,6 +21,32 @@ pub fn bin(name: &str) -> PathBuf {
     }
 }
 
+/// Check that `path` is a PNG figure of `size` pixels with something drawn
+/// on it (anti-aliased text and colours give many distinct colours; a blank
+/// or solid image gives one or two).
+pub fn assert_png(path: &Path, size: (u32, u32)) {
+    let (w, h, distinct) = png_facts(path);
+    assert_eq!((w, h), size, "{}: size", path.display());
+    assert!(
+        distinct >= 40,
+        "{}: only {distinct} colours",
+        path.display()
+    );
+}
+
+/// (width, height, distinct colours) of an RGB PNG.
+pub fn png_facts(path: &Path) -> (u32, u32, usize) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: not a PNG ({e})", path.display()));
+    let mut buf = vec![0; reader.output_buffer_size().expect("sized")];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
+    let distinct: std::collections::HashSet<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+    (info.width, info.height, distinct.len())
+}
+
 pub fn run(name: &str, args: &[&str]) -> Output {
     Command::new(bin(name))
         .args(args)
