@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle
+.PHONY: all setup venv build test demo demo-tasep demo-sampler lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle
 
 all: build
 
@@ -108,6 +108,15 @@ demo: setup build
 demo-tasep: setup build
 	$(MAKE) --no-print-directory -f pipelines/tasep-bti.mk OUT=out/demo-tasep BIN=$(BIN)
 	@echo "demo-tasep: report in out/demo-tasep/report.md"
+
+## demo-sampler: a VAN-style MADE for the 16×16 Ising model near T_c, by reverse KL, into out/demo-sampler/
+SAMPLER_DIR := out/demo-sampler
+demo-sampler: setup build
+	mkdir -p $(SAMPLER_DIR)
+	$(BIN)/fit-sampler --L 16 --T 2.269 --z2 --depth 3 --width 4 --objective reverse-kl \
+	  --steps 1000 --batch 500 --lr 2e-3 --beta-anneal 0.99 --clip-grad 1 --seed 1 \
+	  --out-model $(SAMPLER_DIR)/sampler.onnx --out-log $(SAMPLER_DIR)/trainlog.parquet --plots $(SAMPLER_DIR)
+	@echo "demo-sampler: model, log and figures in $(SAMPLER_DIR)/"
 
 ## check-cuda: type-check the --device cuda paths (DOCS_RS skips cubecl's LLVM download, which needs internet)
 check-cuda:

@@ -5,3 +5,4 @@ pub mod icnn;
 pub mod posterior;
 pub mod posteriors;
 pub mod predict;
+pub mod sampler;

@@ -275,6 +275,8 @@ pub struct Adam {
     pub beta2: f64,
     pub eps: f64,
     pub step: u64,
+    /// rescale the gradient to at most this global L2 norm (PyTorch's clip_grad_norm_)
+    pub clip: Option<f64>,
     m: Vec<Tensor<1>>,
     v: Vec<Tensor<1>>,
 }
@@ -298,6 +300,7 @@ impl Adam {
             beta2: 0.999,
             eps: 1e-8,
             step: 0,
+            clip: None,
             m,
             v,
         }
@@ -311,10 +314,26 @@ impl Adam {
         let (b1, b2) = (self.beta1, self.beta2);
         let c1 = 1.0 - b1.powi(t);
         let c2 = 1.0 - b2.powi(t);
-        for (k, p) in net.params.iter_mut().enumerate() {
-            let g = p
-                .grad(&grads)
-                .ok_or_else(|| anyhow!("parameter {} has no gradient", k))?;
+        let mut gs = net
+            .params
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                p.grad(&grads)
+                    .ok_or_else(|| anyhow!("parameter {} has no gradient", k))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(max) = self.clip {
+            let mut sq = 0.0f64;
+            for g in &gs {
+                sq += to_vec((g.clone() * g.clone()).sum())?[0] as f64;
+            }
+            let coef = max / (sq.sqrt() + 1e-6);
+            if coef < 1.0 {
+                gs = gs.into_iter().map(|g| g * coef).collect();
+            }
+        }
+        for (k, (p, g)) in net.params.iter_mut().zip(gs).enumerate() {
             let m = self.m[k].clone() * b1 + g.clone() * (1.0 - b1);
             let v = self.v[k].clone() * b2 + g.clone() * g * (1.0 - b2);
             let update = (m.clone() / c1) / ((v.clone() / c2).sqrt() + self.eps) * self.lr;

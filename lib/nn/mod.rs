@@ -3,6 +3,7 @@
 
 pub mod burn_exec;
 pub mod icnn;
+pub mod made;
 pub mod objectives;
 pub mod onnx;
 pub mod posterior;

@@ -1,6 +1,7 @@
 //! The losses the training tools minimise, on burn tensors: the posterior
 //! network's soft cross-entropy and the ICNN's Jensen–Shannon divergence
-//! (BTI paper eqs. 19–20). Tools hand over host data and get a [`Loss`].
+//! (BTI paper eqs. 19–20), and the autoregressive sampler's reverse and
+//! forward KL. Tools hand over host data and get a [`Loss`].
 
 use anyhow::Result;
 use burn::tensor::activation::log_softmax;
@@ -8,6 +9,7 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::burn_exec::{forward, icnn_weights, to_vec, BurnAlgebra, Loss, Net, TrainDevice};
 use super::icnn::{propagate, IcnnSpec};
+use super::made::MadeSpec;
 
 /// Soft cross-entropy −Σ target · log softmax(logits), averaged over the batch.
 pub fn soft_cross_entropy(logits: Tensor<3>, target: Tensor<2>) -> Tensor<1> {
@@ -99,5 +101,123 @@ impl IcnnObjective {
         let q = Tensor::<2>::from_data(TensorData::new(q, [n, g]), dev);
         let qlq = Tensor::<2>::from_data(TensorData::new(q_log_q, [n, 1]), dev);
         Loss::new(jsd_loss(q, qlq, log_z, grad, self.grid_t.clone()))
+    }
+}
+
+/// A MADE in burn (`nn::made`): the masks stay on the training device.
+pub struct MadeObjective {
+    spec: MadeSpec,
+    masks: Vec<Tensor<2>>,
+    /// log q = logsumexp(log q̃(s), log q̃(−s)) − ln 2
+    z2: bool,
+}
+
+impl MadeObjective {
+    pub fn new(spec: &MadeSpec, z2: bool, device: &TrainDevice) -> MadeObjective {
+        let d = spec.channels();
+        let n = spec.sites();
+        let masks = (1..=spec.depth)
+            .map(|k| {
+                Tensor::<2>::from_data(
+                    TensorData::new(spec.mask(k), [d[k - 1] * n, d[k] * n]),
+                    device,
+                )
+            })
+            .collect();
+        MadeObjective {
+            spec: spec.clone(),
+            masks,
+            z2,
+        }
+    }
+
+    fn param(net: &Net, name: &str) -> Tensor<1> {
+        let k = net
+            .names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("MADE parameter {name} missing"));
+        net.params[k].clone()
+    }
+
+    /// Logits [B, N] of configurations `x` [B, N] (±1).
+    fn logits(&self, net: &Net, x: Tensor<2>) -> Tensor<2> {
+        let d = self.spec.channels();
+        let n = self.spec.sites();
+        let mut h = x;
+        for k in 1..=self.spec.depth {
+            let (fin, fout) = (d[k - 1] * n, d[k] * n);
+            let w =
+                Self::param(net, &format!("w{k}")).reshape([fin, fout]) * self.masks[k - 1].clone();
+            let b = Self::param(net, &format!("b{k}")).reshape([1, fout]);
+            h = h.matmul(w) + b;
+            if k < self.spec.depth {
+                let a = Self::param(net, &format!("a{k}")).reshape([1, fout]);
+                let pos = burn::tensor::activation::relu(h.clone());
+                h = pos.clone() + (h - pos) * a;
+            }
+        }
+        h
+    }
+
+    fn log_q_raw(&self, net: &Net, x: Tensor<2>) -> Tensor<1> {
+        let [b, _] = x.dims();
+        let l = self.logits(net, x.clone());
+        burn::tensor::activation::log_sigmoid(l * x)
+            .sum_dim(1)
+            .reshape([b])
+    }
+
+    /// log q of configurations `s` (B rows of N values ±1), in the graph.
+    fn log_q(&self, net: &Net, s: &[f32]) -> Tensor<1> {
+        let n = self.spec.sites();
+        let b = s.len() / n;
+        let x = Tensor::<2>::from_data(TensorData::new(s.to_vec(), [b, n]), &net.device);
+        let a = self.log_q_raw(net, x.clone());
+        if !self.z2 {
+            return a;
+        }
+        let c = self.log_q_raw(net, x.neg());
+        let m = a.clone().max_pair(c.clone()).detach();
+        ((a - m.clone()).exp() + (c - m.clone()).exp()).log() + m - std::f64::consts::LN_2
+    }
+
+    /// log q of each configuration, as values.
+    pub fn log_q_values(&self, net: &Net, s: &[f32]) -> Result<Vec<f64>> {
+        Ok(to_vec(self.log_q(net, s))?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect())
+    }
+
+    /// Reverse KL by REINFORCE (VAN): with f = log q(s) + β E(s) held fixed,
+    /// the gradient of mean((f − mean f) · log q(s)) is that of KL(q‖p) for
+    /// s drawn from q. Returns the loss and f per configuration (β F_q per
+    /// sample, whose mean bounds β F from above).
+    pub fn reverse_kl(
+        &self,
+        net: &Net,
+        s: &[f32],
+        energies: &[f64],
+        beta: f64,
+    ) -> Result<(Loss, Vec<f64>)> {
+        let lq = self.log_q(net, s);
+        let values = to_vec(lq.clone())?;
+        let f: Vec<f64> = values
+            .iter()
+            .zip(energies)
+            .map(|(&l, &e)| l as f64 + beta * e)
+            .collect();
+        let mean = f.iter().sum::<f64>() / f.len() as f64;
+        let centred: Vec<f32> = f.iter().map(|v| (v - mean) as f32).collect();
+        let weight = Tensor::<1>::from_data(TensorData::new(centred, [f.len()]), &net.device);
+        Ok((Loss::new((weight * lq).mean()), f))
+    }
+
+    /// Forward KL (maximum likelihood): the negative log-likelihood per site
+    /// of data configurations `s`.
+    pub fn nll(&self, net: &Net, s: &[f32]) -> Loss {
+        let n = self.spec.sites() as f64;
+        Loss::new(self.log_q(net, s).mean().neg() / n)
     }
 }

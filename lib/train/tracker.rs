@@ -71,6 +71,24 @@ impl Tracker {
         bar: &ProgressBar,
     ) -> Result<()> {
         let lv = loss.value()?;
+        self.after_step(s, step, loss, lv, adam, net, test, spec, bar)
+    }
+
+    /// As [`Tracker::after_loss`] for a surrogate loss (REINFORCE) whose own
+    /// value means nothing: `logged` is what the log and the bar show.
+    #[allow(clippy::too_many_arguments)]
+    pub fn after_step(
+        &mut self,
+        s: &RunSettings,
+        step: usize,
+        loss: Loss,
+        lv: f64,
+        adam: &mut Adam,
+        net: &mut Net,
+        test: Option<TestLoss>,
+        spec: &serde_json::Value,
+        bar: &ProgressBar,
+    ) -> Result<()> {
         if !lv.is_finite() {
             anyhow::bail!("training diverged at step {step} (loss {lv}); lower --lr");
         }

@@ -83,6 +83,20 @@ impl Lattice {
     }
 }
 
+/// E = −J Σ⟨ij⟩ s_i s_j − h Σ s_i of a row-major L×L periodic configuration
+/// (each site's right and lower bond, as the samplers and `exact` count them).
+pub fn energy(spins: &[i8], l: usize, j: f64, h: f64) -> f64 {
+    let (mut bonds, mut sum) = (0i64, 0i64);
+    for y in 0..l {
+        for x in 0..l {
+            let s = spins[y * l + x] as i64;
+            bonds += s * (spins[y * l + (x + 1) % l] as i64 + spins[((y + 1) % l) * l + x] as i64);
+            sum += s;
+        }
+    }
+    -j * bonds as f64 - h * sum as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +120,8 @@ mod tests {
             }
         }
         assert_eq!(lat.bond_and_spin_sums().0, bonds);
+        let (e_site, _) = lat.observables(1.3, 0.2);
+        assert!((energy(&spins, l, 1.3, 0.2) - e_site * (l * l) as f64).abs() < 1e-9);
         // all up: energy −2J − h per site
         let up = Lattice::new(4, 1);
         assert_eq!(up.observables(1.0, 0.5), (-2.5, 1.0));

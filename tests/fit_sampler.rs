@@ -1,0 +1,509 @@
+//! fit-sampler against exact references: normalisation over all 2^16
+//! configurations of L = 4, export fidelity (burn, ONNX Runtime, the host
+//! path), sample frequencies by chi-square, reverse KL against exact
+//! enumeration, forward KL against Kaufman's entropy, resume, threads, bad input.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use phasekit::exact::ising::{brute_force, kaufman};
+use phasekit::fit::sampler::sample_configurations;
+use phasekit::nn::burn_exec::{train_device, Net};
+use phasekit::nn::made::{from_onnx, log_sigmoid, to_onnx, HostMade, MadeSpec};
+use phasekit::nn::objectives::MadeObjective;
+use phasekit::nn::program::{ParamData, Program};
+use phasekit::runtime::{Device, Model};
+use phasekit::sim::ising::lattice::energy;
+use phasekit::sim::rng::chain_rng;
+
+/// Every configuration of n spins, row k = the bits of k (1 → +1).
+fn all_states(n: usize) -> Vec<i8> {
+    (0..1usize << n)
+        .flat_map(|k| (0..n).map(move |i| if k >> i & 1 == 1 { 1 } else { -1 }))
+        .collect()
+}
+
+/// log q of each configuration from a sampler file through ONNX Runtime,
+/// with the z2 symmetrisation its metadata asks for.
+fn onnx_log_q(onnx: &[u8], l: usize, states: &[i8]) -> Vec<f64> {
+    let mut model = Model::from_bytes(onnx, "sampler", Device::Cpu, 1).unwrap();
+    let z2 = model
+        .metadata
+        .get("phasekit.z2")
+        .map(|v| v == "true")
+        .unwrap();
+    let n = l * l;
+    let raw = |model: &mut Model, sign: f32| -> Vec<f64> {
+        let mut out = Vec::new();
+        for chunk in states.chunks(4096 * n) {
+            let x: Vec<f32> = chunk.iter().map(|&v| sign * v as f32).collect();
+            let rows = chunk.len() / n;
+            let r = model.run(&[("x", &[rows, 1, l, l], &x)]).unwrap();
+            let logits = &r["logits"];
+            assert_eq!(logits.shape, vec![rows, 1, l, l]);
+            for (c, lg) in x.chunks(n).zip(logits.data.chunks(n)) {
+                out.push(
+                    c.iter()
+                        .zip(lg)
+                        .map(|(&s, &g)| log_sigmoid(s as f64 * g as f64))
+                        .sum(),
+                );
+            }
+        }
+        out
+    };
+    let a = raw(&mut model, 1.0);
+    if !z2 {
+        return a;
+    }
+    let b = raw(&mut model, -1.0);
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| {
+            let m = x.max(*y);
+            m + ((x - m).exp() + (y - m).exp()).ln() - std::f64::consts::LN_2
+        })
+        .collect()
+}
+
+fn metadata(l: usize, z2: bool, spec: &MadeSpec) -> Vec<(String, String)> {
+    vec![
+        ("phasekit.kind".into(), "sampler".into()),
+        ("phasekit.version".into(), "1".into()),
+        ("phasekit.L".into(), l.to_string()),
+        ("phasekit.z2".into(), z2.to_string()),
+        (
+            "phasekit.network".into(),
+            serde_json::json!({"arch": "made", "depth": spec.depth, "width": spec.width})
+                .to_string(),
+        ),
+    ]
+}
+
+/// A MADE with random weights scaled by `gain` (so q is far from uniform).
+fn random_made(spec: &MadeSpec, seed: u64, gain: f32) -> Vec<ParamData> {
+    let mut p = spec.init(&mut chain_rng(seed, 7));
+    for q in p.iter_mut().filter(|q| q.name.starts_with('w')) {
+        q.data.iter_mut().for_each(|v| *v *= gain);
+    }
+    for q in p.iter_mut().filter(|q| q.name.starts_with('b')) {
+        let mut rng = chain_rng(seed, 8);
+        q.data
+            .iter_mut()
+            .for_each(|v| *v = rand::Rng::random_range(&mut rng, -1.0..1.0));
+    }
+    p
+}
+
+fn fit(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = dir.join("q.onnx");
+    let o = out.to_str().unwrap();
+    let mut all = args.to_vec();
+    all.extend(["--out-model", o, "-q"]);
+    let r = run("fit-sampler", &all);
+    assert!(r.status.success(), "fit-sampler {all:?}: {}", stderr(&r));
+    std::fs::read(&out).unwrap()
+}
+
+fn total_probability(onnx: &[u8], l: usize) -> f64 {
+    onnx_log_q(onnx, l, &all_states(l * l))
+        .iter()
+        .map(|v| v.exp())
+        .sum()
+}
+
+#[test]
+fn q_sums_to_one_over_all_states_of_l4() {
+    let spec = MadeSpec {
+        l: 4,
+        depth: 3,
+        width: 4,
+    };
+    for z2 in [false, true] {
+        let onnx = to_onnx(&spec, &random_made(&spec, 1, 2.0), &metadata(4, z2, &spec));
+        let total = total_probability(&onnx, 4);
+        println!("random weights, z2 {z2}: Σ q = {total:.9}");
+        assert!((total - 1.0).abs() < 1e-6, "Σ q = {total}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for z2 in [false, true] {
+        let mut args = vec![
+            "--L", "4", "--T", "2", "--steps", "30", "--batch", "64", "--lr", "1e-2", "--seed", "3",
+        ];
+        if z2 {
+            args.push("--z2");
+        }
+        let total = total_probability(&fit(dir.path(), &args), 4);
+        println!("trained, z2 {z2}: Σ q = {total:.9}");
+        assert!((total - 1.0).abs() < 1e-6, "Σ q = {total}");
+    }
+}
+
+#[test]
+fn burn_onnx_and_the_cached_host_path_agree() {
+    let spec = MadeSpec {
+        l: 4,
+        depth: 3,
+        width: 3,
+    };
+    let params = random_made(&spec, 2, 1.5);
+    let made = HostMade::new(&spec, &params);
+    for z2 in [false, true] {
+        let onnx = to_onnx(&spec, &params, &metadata(4, z2, &spec));
+        let (spec_back, z2_back, params_back) = from_onnx(&onnx).unwrap();
+        assert_eq!((spec_back, z2_back), (spec.clone(), z2));
+        // configurations drawn by the library's cached sampler
+        let s = sample_configurations(&made, z2, 11, 0, 300);
+        let ort = onnx_log_q(&onnx, 4, &s);
+        // the host one-pass and cached paths
+        let host = HostMade::new(&spec, &params_back);
+        let mut worst_host = 0f64;
+        for (k, c) in s.chunks(16).enumerate() {
+            let raw = |x: &[i8]| host.log_q_raw(x);
+            let lq = if z2 {
+                let neg: Vec<i8> = c.iter().map(|v| -v).collect();
+                let (a, b) = (raw(c), raw(&neg));
+                let m = a.max(b);
+                m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
+            } else {
+                raw(c)
+            };
+            worst_host = worst_host.max((lq - ort[k]).abs() / 16.0);
+        }
+        // the cached path's own log q for unsymmetrised draws
+        let mut worst_cached = 0f64;
+        if !z2 {
+            let mut work = Vec::new();
+            for k in 0..300u64 {
+                let mut c = vec![0i8; 16];
+                let lq = made.sample_into(&mut chain_rng(11, k), &mut c, &mut work);
+                assert_eq!(
+                    &c[..],
+                    &s[k as usize * 16..(k as usize + 1) * 16],
+                    "same draws"
+                );
+                worst_cached = worst_cached.max((lq - ort[k as usize]).abs() / 16.0);
+            }
+        }
+        // burn's forward (training) on the same configurations
+        let device = train_device(Device::Cpu).unwrap();
+        let net = Net::new(Program::default(), params.clone(), &device);
+        let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+        let burn = MadeObjective::new(&spec, z2, &device)
+            .log_q_values(&net, &x)
+            .unwrap();
+        let worst_burn = burn
+            .iter()
+            .zip(&ort)
+            .map(|(a, b)| (a - b).abs() / 16.0)
+            .fold(0.0, f64::max);
+        println!("z2 {z2}: per-site |Δ log q| host {worst_host:.2e}, cached {worst_cached:.2e}, burn {worst_burn:.2e}");
+        assert!(worst_host < 1e-5 && worst_cached < 1e-5 && worst_burn < 1e-5);
+    }
+}
+
+/// Chi-square statistic of `counts` against probabilities `q` over `m`
+/// draws, merging states expected fewer than 5 times; returns (χ², dof).
+fn chi_square(counts: &[u64], q: &[f64], m: f64) -> (f64, usize) {
+    let (mut chi2, mut bins, mut rest_o, mut rest_e) = (0.0, 0usize, 0.0, 0.0);
+    for (&o, &p) in counts.iter().zip(q) {
+        let e = p * m;
+        if e < 5.0 {
+            rest_o += o as f64;
+            rest_e += e;
+        } else {
+            chi2 += (o as f64 - e).powi(2) / e;
+            bins += 1;
+        }
+    }
+    if rest_e > 0.0 {
+        chi2 += (rest_o - rest_e).powi(2) / rest_e;
+        bins += 1;
+    }
+    (chi2, bins - 1)
+}
+
+#[test]
+fn sample_frequencies_match_q() {
+    for (l, z2, m) in [
+        (2usize, false, 100_000usize),
+        (2, true, 100_000),
+        (3, false, 200_000),
+        (3, true, 200_000),
+    ] {
+        let spec = MadeSpec {
+            l,
+            depth: 3,
+            width: 4,
+        };
+        let params = random_made(&spec, 5 + l as u64, 2.5);
+        let made = HostMade::new(&spec, &params);
+        let onnx = to_onnx(&spec, &params, &metadata(l, z2, &spec));
+        let n = l * l;
+        let q: Vec<f64> = onnx_log_q(&onnx, l, &all_states(n))
+            .iter()
+            .map(|v| v.exp())
+            .collect();
+        let draws = sample_configurations(&made, z2, 21, 0, m);
+        let mut counts = vec![0u64; 1 << n];
+        for c in draws.chunks(n) {
+            let k: usize = c
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| ((v > 0) as usize) << i)
+                .sum();
+            counts[k] += 1;
+        }
+        let (chi2, dof) = chi_square(&counts, &q, m as f64);
+        // the 99.9% point of χ²(dof), Wilson–Hilferty
+        let d = dof as f64;
+        let crit = d * (1.0 - 2.0 / (9.0 * d) + 3.09 * (2.0 / (9.0 * d)).sqrt()).powi(3);
+        println!("L {l} z2 {z2}: χ² = {chi2:.1} on {dof} dof (99.9% point {crit:.1})");
+        assert!(chi2 < crit, "χ² {chi2} ≥ {crit}");
+    }
+}
+
+#[test]
+fn reverse_kl_reaches_the_boltzmann_distribution_at_l4() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = 1.0 / 0.3;
+    let ts = format!("{t}");
+    let onnx = fit(
+        dir.path(),
+        &[
+            "--L",
+            "4",
+            "--T",
+            &ts,
+            "--depth",
+            "3",
+            "--width",
+            "4",
+            "--steps",
+            "600",
+            "--batch",
+            "512",
+            "--lr",
+            "5e-3",
+            "--beta-anneal",
+            "0.98",
+            "--clip-grad",
+            "1",
+            "--seed",
+            "1",
+        ],
+    );
+    let states = all_states(16);
+    let log_q = onnx_log_q(&onnx, 4, &states);
+    let ln_z = brute_force(4, 4, t, 0.0, 1.0).ln_z;
+    let kl: f64 = states
+        .chunks(16)
+        .zip(&log_q)
+        .map(|(s, &lq)| lq.exp() * (lq + 0.3 * energy(s, 4, 1.0, 0.0) + ln_z))
+        .sum();
+    println!("reverse KL, L 4, β 0.3: KL(q‖p) = {kl:.5} nats");
+    assert!((0.0..0.01).contains(&kl), "KL(q‖p) = {kl}");
+}
+
+#[test]
+fn forward_kl_nll_approaches_the_exact_entropy_at_l8() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let t = format!("{}", 1.0 / 0.3);
+    let data = d.join("sw.parquet");
+    let g = run(
+        "gen-ising",
+        &[
+            "--n",
+            "24000",
+            "--L",
+            "8",
+            "--T",
+            &t,
+            "--h",
+            "0",
+            "--algorithm",
+            "sw",
+            "--sweeps",
+            "50",
+            "--per-chain",
+            "1000",
+            "--thin",
+            "2",
+            "--seed",
+            "4",
+            "-o",
+            data.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(g.status.success(), "{}", stderr(&g));
+    let log = d.join("log.parquet");
+    fit(
+        d,
+        &[
+            "--L",
+            "8",
+            "--T",
+            &t,
+            "--objective",
+            "forward-kl",
+            "--data",
+            data.to_str().unwrap(),
+            "--depth",
+            "3",
+            "--width",
+            "8",
+            "--steps",
+            "1500",
+            "--batch",
+            "256",
+            "--lr",
+            "3e-3",
+            "--eval-every",
+            "500",
+            "--seed",
+            "2",
+            "--out-log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let rows = read_log(&log);
+    let nll = rows.iter().rev().find(|r| r.1 == "test").unwrap().2;
+    let s = kaufman(8, 8, 1.0 / 0.3, 1.0).entropy;
+    println!(
+        "forward KL, L 8, β 0.3: held-out NLL/N = {nll:.5}, exact S/N = {s:.5}, gap {:.5}",
+        nll - s
+    );
+    assert!(nll - s < 0.01 && nll - s > -0.003, "NLL {nll} vs S {s}");
+}
+
+#[test]
+fn resume_and_threads_give_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = [
+        "--L",
+        "4",
+        "--T",
+        "2.5",
+        "--batch",
+        "64",
+        "--lr",
+        "1e-2",
+        "--seed",
+        "9",
+        "--lr-schedule",
+        "constant",
+    ];
+    let ck = d.join("ck.bin");
+    let ck = ck.to_str().unwrap();
+    for (objective_args, name) in [(vec![], "reverse"), (vec!["--z2"], "reverse z2")] {
+        let with = |extra: &[&str]| -> Vec<u8> {
+            let mut a = base.to_vec();
+            a.extend(objective_args.iter().copied());
+            a.extend(extra);
+            fit(d, &a)
+        };
+        let straight = with(&["--steps", "20", "--checkpoint", ck]);
+        with(&["--steps", "10", "--checkpoint", ck]);
+        let resumed = with(&["--steps", "20", "--resume", ck, "--checkpoint", ck]);
+        assert!(
+            straight == resumed,
+            "{name}: 10 steps + resume to 20 ≠ 20 steps"
+        );
+    }
+    same_outputs_across_threads(
+        "fit-sampler",
+        &[
+            "--L",
+            "4",
+            "--T",
+            "2.5",
+            "--batch",
+            "64",
+            "--steps",
+            "8",
+            "--seed",
+            "9",
+            "--out-model",
+            "q.onnx",
+        ],
+        &["q.onnx"],
+        d,
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("m.parquet");
+    let g = run(
+        "gen-ising",
+        &[
+            "--n",
+            "20",
+            "--L",
+            "4",
+            "--T",
+            "2",
+            "--h",
+            "0",
+            "--sweeps",
+            "5",
+            "-o",
+            data.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(g.status.success());
+    let bundles = d.join("b.parquet");
+    write_example(phasekit::meta::Kind::Bundles, &bundles).unwrap();
+    let out = d.join("q.onnx");
+    let o = out.to_str().unwrap();
+    let base = ["--steps", "2", "--batch", "8", "--out-model", o];
+    let ds = data.to_str().unwrap();
+    let fk = ["--objective", "forward-kl", "--data"];
+    assert_refused(
+        "fit-sampler",
+        &base,
+        &[
+            (vec!["--L", "1", "--T", "2"], "--L"),
+            (vec!["--L", "4", "--T", "-1"], "--T"),
+            (
+                vec!["--L", "4", "--T", "2", "--objective", "forward-kl"],
+                "--data",
+            ),
+            (
+                [&["--L", "6", "--T", "2"][..], &fk, &[ds]].concat(),
+                "--L is 6",
+            ),
+            (
+                [&["--L", "4", "--T", "3"][..], &fk, &[ds]].concat(),
+                "--T 3",
+            ),
+            (
+                [&["--L", "4", "--T", "2", "--J", "2"][..], &fk, &[ds]].concat(),
+                "J = 1",
+            ),
+            (
+                [
+                    &["--L", "4", "--T", "2"][..],
+                    &fk,
+                    &[bundles.to_str().unwrap()],
+                ]
+                .concat(),
+                "bundles",
+            ),
+            (
+                vec!["--L", "4", "--T", "2", "--beta-anneal", "1.5"],
+                "--beta-anneal",
+            ),
+            (vec!["--L", "4", "--T", "2", "--depth", "0"], "--depth"),
+        ],
+        &out,
+    );
+}
