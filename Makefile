@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle
+.PHONY: all setup venv build test demo demo-tasep demo-sampler lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -59,7 +59,7 @@ $(BENCH_STAMP): benches/python-requirements.txt $(VENV_STAMP)
 	touch $@
 
 ## bench: every benchmark, each beside its baseline
-bench: bench-ising bench-tasep bench-bundle bench-posterior
+bench: bench-ising bench-tasep bench-bundle bench-posterior bench-sampler
 
 ## bench-ising: flips/ns at L=128, T=2.5, h=0.3, single- and all-thread, beside numba
 bench-ising: $(BENCH_STAMP)
@@ -80,6 +80,11 @@ $(BENCH_DIR)/bundle-540k.parquet:
 
 bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
 	$(VENV)/bin/python benches/bundle_bench.py $(BIN)/bundle-knn $(BENCH_DIR)/bundle-540k.parquet
+
+## bench-sampler: MADE sampling (configurations/s) and one reverse-KL step at L=16, beside VAN-style PyTorch (or numpy)
+bench-sampler: $(BENCH_STAMP)
+	base=$$($(VENV)/bin/python benches/sampler_bench.py 1000 | tee /dev/stderr | tail -n 1)
+	SAMPLER_BASELINE="$$base" $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench sampler
 
 ## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
 bench-posterior: setup $(BENCH_STAMP) build

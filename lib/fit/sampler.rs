@@ -30,6 +30,9 @@ const SAMPLE_STREAM: u64 = 0x5341_4d50_0000_0002;
 const BATCH_STREAM: u64 = 0x5341_4d50_0000_0003;
 const SPLIT_STREAM: u64 = 0x5341_4d50_0000_0004;
 
+/// Configurations drawn together (each weight loaded once per block).
+const SAMPLE_BLOCK: usize = 128;
+
 /// Held-out configurations in the fixed test-loss set, at most.
 const TEST_SET: usize = 4096;
 
@@ -185,13 +188,21 @@ pub fn sample_configurations(
 ) -> Vec<i8> {
     let n = made.spec.sites();
     let mut out = vec![0i8; count * n];
-    out.par_chunks_mut(n)
+    out.par_chunks_mut(n * SAMPLE_BLOCK)
         .enumerate()
-        .for_each_init(Vec::new, |work, (k, s)| {
-            let mut rng = chain_rng(seed, base + k as u64);
-            made.sample_into(&mut rng, s, work);
-            if z2 && rng.random::<bool>() {
-                s.iter_mut().for_each(|v| *v = -*v);
+        .for_each_init(Vec::new, |work, (blk, s)| {
+            let first = (blk * SAMPLE_BLOCK) as u64;
+            let mut rngs: Vec<_> = (0..s.len() / n)
+                .map(|k| chain_rng(seed, base + first + k as u64))
+                .collect();
+            let mut log_q = vec![0.0; rngs.len()];
+            made.sample_block(&mut rngs, s, &mut log_q, work);
+            if z2 {
+                for (c, rng) in s.chunks_mut(n).zip(&mut rngs) {
+                    if rng.random::<bool>() {
+                        c.iter_mut().for_each(|v| *v = -*v);
+                    }
+                }
             }
         });
     out

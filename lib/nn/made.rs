@@ -226,66 +226,94 @@ impl HostMade {
     }
 
     /// Draw one configuration into `s` (±1) with uniforms from `rng`;
-    /// returns log q̃(s). Each layer keeps its running pre-activations: once
-    /// site i is known its contributions are added to every later unit.
+    /// returns log q̃(s). See [`HostMade::sample_block`].
     pub fn sample_into(&self, rng: &mut ChaCha8Rng, s: &mut [i8], work: &mut Vec<Vec<f32>>) -> f64 {
-        let n = self.spec.sites();
+        let mut lq = [0.0];
+        self.sample_block(std::slice::from_mut(rng), s, &mut lq, work);
+        lq[0]
+    }
+
+    /// Draw `rngs.len()` configurations at once, configuration b from
+    /// `rngs[b]`, into `s` (b-major, ±1) and their log q̃ into `log_q`. Each
+    /// layer keeps its running pre-activations, laid out [unit][b] so every
+    /// weight loaded serves the whole block: once site i is known, its
+    /// contributions are added to every later unit, and only the units of
+    /// site i itself are read out. Each configuration's arithmetic is the
+    /// same whatever the block it is drawn in.
+    pub fn sample_block(
+        &self,
+        rngs: &mut [ChaCha8Rng],
+        s: &mut [i8],
+        log_q: &mut [f64],
+        work: &mut Vec<Vec<f32>>,
+    ) {
+        let (n, nb) = (self.spec.sites(), rngs.len());
         work.clear();
-        work.extend(self.layers.iter().map(|l| l.b.clone()));
-        let mut z: Vec<f32> = Vec::new();
-        let mut log_q = 0.0;
+        for layer in &self.layers {
+            let mut acc = vec![0f32; layer.fan_out * nb];
+            for (u, &bias) in layer.b.iter().enumerate() {
+                acc[u * nb..(u + 1) * nb].fill(bias);
+            }
+            work.push(acc);
+        }
+        let max_d = self.layers.iter().map(|l| l.fan_out / n).max().unwrap_or(1);
+        let (mut z, mut z_next) = (vec![0f32; max_d * nb], vec![0f32; max_d * nb]);
+        log_q.iter_mut().for_each(|v| *v = 0.0);
         for i in 0..n {
-            // layer 1's units at site i are final: s_<i have been added
-            for (k, (layer, acc_k)) in self.layers.iter().zip(work.iter_mut()).enumerate() {
+            for (k, (layer, acc)) in self.layers.iter().zip(work.iter_mut()).enumerate() {
                 let d_out = layer.fan_out / n;
                 if k > 0 {
-                    // add the (now final) units of layer k−1 at site i to layer k's later units
+                    // the (now final) units of layer k−1 at site i feed layer k's units at sites ≥ i
                     let d_in = layer.fan_in / n;
-                    for (c_in, &zc) in z.iter().enumerate().take(d_in) {
-                        if zc == 0.0 {
-                            continue;
-                        }
-                        let row = (c_in * n + i) * layer.fan_out;
+                    for c_in in 0..d_in {
+                        let zc = &z[c_in * nb..(c_in + 1) * nb];
+                        let row = &layer.w
+                            [(c_in * n + i) * layer.fan_out..(c_in * n + i + 1) * layer.fan_out];
                         for c_out in 0..d_out {
-                            let at = c_out * n;
-                            let acc = &mut acc_k[at + i..at + n];
-                            let w = &layer.w[row + at + i..row + at + n];
-                            for (a, &wv) in acc.iter_mut().zip(w) {
-                                *a += zc * wv;
+                            for unit in c_out * n + i..(c_out + 1) * n {
+                                let w = row[unit];
+                                for (a, &zb) in acc[unit * nb..(unit + 1) * nb].iter_mut().zip(zc) {
+                                    *a += zb * w;
+                                }
                             }
                         }
                     }
                 }
-                z = (0..d_out)
-                    .map(|c| {
-                        let v = acc_k[c * n + i];
-                        match &layer.slope {
-                            Some(a) => prelu(v, a[c * n + i]),
-                            None => v,
-                        }
-                    })
-                    .collect();
+                for c in 0..d_out {
+                    let unit = c * n + i;
+                    let src = &acc[unit * nb..(unit + 1) * nb];
+                    let dst = &mut z_next[c * nb..(c + 1) * nb];
+                    match &layer.slope {
+                        Some(a) => dst
+                            .iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &v)| *d = prelu(v, a[unit])),
+                        None => dst.copy_from_slice(src),
+                    }
+                }
+                std::mem::swap(&mut z, &mut z_next);
             }
-            let logit = z[0] as f64;
-            let p_up = 1.0 / (1.0 + (-logit).exp());
-            let v: i8 = if rng.random::<f64>() < p_up { 1 } else { -1 };
-            s[i] = v;
-            log_q += log_sigmoid(v as f64 * logit);
-            // the first layer's later units see s_i
+            for (b, rng) in rngs.iter_mut().enumerate() {
+                let logit = z[b] as f64;
+                let p_up = 1.0 / (1.0 + (-logit).exp());
+                let v: i8 = if rng.random::<f64>() < p_up { 1 } else { -1 };
+                s[b * n + i] = v;
+                log_q[b] += log_sigmoid(v as f64 * logit);
+                z_next[b] = v as f32;
+            }
+            // the first layer's units at later sites see s_i
             let first = &self.layers[0];
-            let d1 = first.fan_out / n;
-            let row = i * first.fan_out;
-            for c in 0..d1 {
-                let at = c * n;
-                let acc = &mut work[0][at + i + 1..at + n];
-                let w = &first.w[row + at + i + 1..row + at + n];
-                let sv = v as f32;
-                for (a, &wv) in acc.iter_mut().zip(w) {
-                    *a += sv * wv;
+            let row = &first.w[i * first.fan_out..(i + 1) * first.fan_out];
+            let sv = &z_next[..nb];
+            for c in 0..first.fan_out / n {
+                for unit in c * n + i + 1..(c + 1) * n {
+                    let w = row[unit];
+                    for (a, &vb) in work[0][unit * nb..(unit + 1) * nb].iter_mut().zip(sv) {
+                        *a += vb * w;
+                    }
                 }
             }
         }
-        log_q
     }
 }
 
