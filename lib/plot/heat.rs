@@ -3,6 +3,8 @@
 //! and plain images of configurations.
 
 use anyhow::Result;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::render::{drawing, Area};
@@ -144,7 +146,6 @@ impl HeatMap<'_> {
 /// A vertical colour bar with ticks at round values, laid out to line up
 /// with a map drawn beside it by [`HeatMap::draw`].
 fn colour_bar(area: &Area, scale: &ColourScale) -> Result<()> {
-    const STEPS: usize = 128;
     let mut builder = ChartBuilder::on(area);
     // a blank caption and the map's margins keep the bar level with the map
     builder
@@ -153,53 +154,47 @@ fn colour_bar(area: &Area, scale: &ColourScale) -> Result<()> {
         .margin_right(4)
         .x_label_area_size(42)
         .set_label_area_size(LabelAreaPosition::Right, 50);
-    let cell = |k: usize| k as f64 / STEPS as f64;
     if scale.log {
-        let mut chart = builder
+        let (l, h) = (scale.lo.log10(), scale.hi.log10());
+        let chart = builder
             .build_cartesian_2d(0f64..1f64, (scale.lo..scale.hi).log_scale())
             .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .disable_x_axis()
-            .y_labels(6)
-            .y_label_formatter(&|v| tick_label(*v))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(drawing)?;
-        let (l, h) = (scale.lo.log10(), scale.hi.log10());
-        let at = |u: f64| 10f64.powf(l + (h - l) * u);
-        chart
-            .draw_series((0..STEPS).map(|k| {
-                Rectangle::new(
-                    [(0.0, at(cell(k))), (1.0, at(cell(k + 1)))],
-                    viridis(cell(k) + 0.5 / STEPS as f64).filled(),
-                )
-            }))
-            .map_err(drawing)?;
+        fill_bar(chart, |u| 10f64.powf(l + (h - l) * u))
     } else {
-        let mut chart = builder
+        let chart = builder
             .build_cartesian_2d(0f64..1f64, scale.lo..scale.hi)
             .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .disable_x_axis()
-            .y_labels(6)
-            .y_label_formatter(&|v| tick_label(*v))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(drawing)?;
-        let at = |u: f64| scale.lo + (scale.hi - scale.lo) * u;
-        chart
-            .draw_series((0..STEPS).map(|k| {
-                Rectangle::new(
-                    [(0.0, at(cell(k))), (1.0, at(cell(k + 1)))],
-                    viridis(cell(k) + 0.5 / STEPS as f64).filled(),
-                )
-            }))
-            .map_err(drawing)?;
+        fill_bar(chart, |u| scale.lo + (scale.hi - scale.lo) * u)
     }
+}
+
+/// The bar's ticks and its colours, the value at height u ∈ [0, 1] being `at(u)`.
+fn fill_bar<'a, Y>(
+    mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, Y>>,
+    at: impl Fn(f64) -> f64,
+) -> Result<()>
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    const STEPS: usize = 128;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|v| tick_label(*v))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(drawing)?;
+    let cell = |k: usize| k as f64 / STEPS as f64;
+    chart
+        .draw_series((0..STEPS).map(|k| {
+            Rectangle::new(
+                [(0.0, at(cell(k))), (1.0, at(cell(k + 1)))],
+                viridis(cell(k) + 0.5 / STEPS as f64).filled(),
+            )
+        }))
+        .map_err(drawing)?;
     Ok(())
 }
 
