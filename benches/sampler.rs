@@ -73,6 +73,7 @@ fn main() {
         clip_grad: Some(1.0),
         data: None,
         test_fraction: 0.1,
+        init_from: None,
     };
     let common = Common {
         seed: 1,

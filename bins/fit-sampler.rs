@@ -60,6 +60,9 @@ struct Args {
     /// Microstates at the same (L, T, h, J), for forward KL (- for standard input).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Start from the weights of a sampler file (e.g. forward KL, then reverse KL).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     /// Fraction of --data held out for the test NLL.
     #[arg(long, default_value_t = 0.1)]
     test_fraction: f64,
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
             clip_grad: args.clip_grad,
             data: args.data.clone(),
             test_fraction: args.test_fraction,
+            init_from: args.init_from.clone(),
         };
         let out = SamplerOutputs {
             model: &args.out_model,

@@ -437,6 +437,69 @@ fn resume_and_threads_give_the_same_bytes() {
 }
 
 #[test]
+fn init_from_carries_the_weights_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = fit(
+        d,
+        &[
+            "--L", "4", "--T", "2.5", "--batch", "64", "--steps", "30", "--lr", "1e-2", "--seed",
+            "4",
+        ],
+    );
+    std::fs::write(d.join("first.onnx"), &first).unwrap();
+    let from = d.join("first.onnx");
+    // one step at a negligible learning rate: the same distribution
+    let second = fit(
+        d,
+        &[
+            "--L",
+            "4",
+            "--T",
+            "2.5",
+            "--batch",
+            "64",
+            "--steps",
+            "1",
+            "--lr",
+            "1e-12",
+            "--seed",
+            "5",
+            "--init-from",
+            from.to_str().unwrap(),
+        ],
+    );
+    let states = all_states(16);
+    let (a, b) = (
+        onnx_log_q(&first, 4, &states),
+        onnx_log_q(&second, 4, &states),
+    );
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    println!("--init-from: largest change of log q over all states {worst:.2e}");
+    assert!(worst < 1e-4, "{worst}");
+    let fresh = fit(
+        d,
+        &[
+            "--L", "4", "--T", "2.5", "--batch", "64", "--steps", "1", "--lr", "1e-12", "--seed",
+            "5",
+        ],
+    );
+    let c = onnx_log_q(&fresh, 4, &states);
+    assert!(
+        a.iter()
+            .zip(&c)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+            > 0.1,
+        "a fresh start differs"
+    );
+}
+
+#[test]
 fn bad_input_is_refused_with_exit_2_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -503,6 +566,14 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
                 "--beta-anneal",
             ),
             (vec!["--L", "4", "--T", "2", "--depth", "0"], "--depth"),
+            (
+                vec!["--L", "4", "--T", "2", "--init-from", ds],
+                "--init-from",
+            ),
+            (
+                vec!["--L", "4", "--T", "2", "--device", "cuda"],
+                "--device cuda",
+            ),
         ],
         &out,
     );

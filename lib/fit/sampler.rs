@@ -75,6 +75,8 @@ pub struct SamplerConfig {
     pub clip_grad: Option<f64>,
     pub data: Option<PathBuf>,
     pub test_fraction: f64,
+    /// start from the weights of this sampler file (e.g. forward, then reverse KL)
+    pub init_from: Option<PathBuf>,
 }
 
 impl SamplerConfig {
@@ -95,6 +97,11 @@ impl SamplerConfig {
         }
         if let Some(c) = self.clip_grad {
             crate::cli::require_positive("--clip-grad", c)?;
+        }
+        if self.init_from.is_some() && self.run.resume.is_some() {
+            bail_input!(
+                "--init-from and --resume: give one (a checkpoint already holds the weights)"
+            );
         }
         if !(0.0..1.0).contains(&self.test_fraction) {
             bail_input!(
@@ -166,6 +173,30 @@ fn load_observed(path: &Path, cfg: &SamplerConfig, seed: u64) -> Result<Observed
     Ok(Observed { train, test, n })
 }
 
+/// The weights of a MADE sampler file, which must have the network the flags ask for.
+fn initial_weights(path: &Path, spec: &MadeSpec) -> Result<Vec<crate::nn::program::ParamData>> {
+    let bytes = crate::io::read_input(path, "sampler")?;
+    let (found, _, params) = crate::nn::made::from_onnx(&bytes).map_err(|e| {
+        crate::input_error!(
+            "--init-from {}: not a MADE sampler from fit-sampler ({e})",
+            path.display()
+        )
+    })?;
+    if &found != spec {
+        bail_input!(
+            "--init-from {}: its network is L {} depth {} width {}, the flags ask for L {} depth {} width {}",
+            path.display(),
+            found.l,
+            found.depth,
+            found.width,
+            spec.l,
+            spec.depth,
+            spec.width
+        );
+    }
+    Ok(params)
+}
+
 pub struct TrainedSampler {
     pub spec: MadeSpec,
     pub onnx: Vec<u8>,
@@ -232,7 +263,10 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
         None => None,
     };
     let device = train_device(cfg.run.device)?;
-    let init = cfg.spec.init(&mut chain_rng(common.seed, INIT_STREAM));
+    let init = match &cfg.init_from {
+        Some(path) => initial_weights(path, &cfg.spec)?,
+        None => cfg.spec.init(&mut chain_rng(common.seed, INIT_STREAM)),
+    };
     let spec_json =
         json!({"made": cfg.spec, "z2": cfg.z2, "objective": cfg.objective, "target": cfg.target});
     let (mut net, mut adam, mut tracker) = Tracker::begin(
