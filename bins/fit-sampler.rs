@@ -80,6 +80,9 @@ struct Args {
     /// The sampler (ONNX; - for standard output).
     #[arg(long, default_value = "sampler.onnx")]
     out_model: PathBuf,
+    /// The step graph for sequential sampling [default: --out-model with .step.onnx; none for -].
+    #[arg(long)]
+    out_step: Option<PathBuf>,
     /// Training log (trainlog Parquet; - for standard output).
     #[arg(long)]
     out_log: Option<PathBuf>,
@@ -97,8 +100,13 @@ fn main() -> ExitCode {
     cli::run("fit-sampler", || {
         args.common.init_threads();
         let started = Instant::now();
+        let step = args.out_step.clone().or_else(|| {
+            (!phasekit::io::is_stdio(&args.out_model))
+                .then(|| args.out_model.with_extension("step.onnx"))
+        });
         at_most_one_stdout(&[
             ("--out-model", Some(&args.out_model)),
+            ("--out-step", step.as_deref()),
             ("--out-log", args.out_log.as_deref()),
         ])?;
         let cfg = SamplerConfig {
@@ -126,6 +134,7 @@ fn main() -> ExitCode {
         };
         let out = SamplerOutputs {
             model: &args.out_model,
+            step: step.as_deref(),
             log: args.out_log.as_deref(),
             plots: args.plots.as_deref(),
         };

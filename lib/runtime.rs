@@ -280,7 +280,21 @@ impl Model {
 
     /// Run the model on named f32 inputs; returns every output by name.
     pub fn run(&mut self, inputs: &[(&str, &[usize], &[f32])]) -> Result<BTreeMap<String, Tensor>> {
+        self.run_with_i64(inputs, &[])
+    }
+
+    /// As [`Model::run`], with int64 inputs too (a step graph's site index).
+    pub fn run_with_i64(
+        &mut self,
+        inputs: &[(&str, &[usize], &[f32])],
+        ints: &[(&str, &[usize], &[i64])],
+    ) -> Result<BTreeMap<String, Tensor>> {
         let mut values: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::new();
+        for (name, shape, data) in ints {
+            let t = ort::value::TensorRef::from_array_view((shape.to_vec(), *data))
+                .map_err(|e| anyhow!("{}: input '{name}' ({e})", self.label))?;
+            values.push((name.to_string(), t.into()));
+        }
         for (name, shape, data) in inputs {
             let t = ort::value::TensorRef::from_array_view((shape.to_vec(), *data))
                 .map_err(|e| anyhow!("{}: input '{name}' ({e})", self.label))?;

@@ -204,6 +204,102 @@ fn burn_onnx_and_the_cached_host_path_agree() {
     }
 }
 
+#[test]
+fn the_step_graph_reproduces_the_one_pass_logits() {
+    let spec = MadeSpec {
+        l: 4,
+        depth: 3,
+        width: 3,
+    };
+    let params = random_made(&spec, 3, 1.5);
+    let meta = metadata(4, false, &spec);
+    let mut one =
+        Model::from_bytes(&to_onnx(&spec, &params, &meta), "one", Device::Cpu, 1).unwrap();
+    let step_bytes = phasekit::nn::made::step_to_onnx(&spec, &params, &meta);
+    let mut step = Model::from_bytes(&step_bytes, "step", Device::Cpu, 1).unwrap();
+    let made = HostMade::new(&spec, &params);
+    let rows = 7;
+    let s = sample_configurations(&made, false, 3, 0, rows);
+    let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+    let full = one
+        .run(&[("x", &[rows, 1, 4, 4], &x)])
+        .unwrap()
+        .remove("logits")
+        .unwrap()
+        .data;
+    let widths: Vec<usize> = made.layers.iter().map(|l| l.fan_out).collect();
+    let mut acc: Vec<Vec<f32>> = widths.iter().map(|&w| vec![0.0; rows * w]).collect();
+    let mut worst = 0f32;
+    let (mut last_acc, mut last_logit) = (Vec::new(), Vec::new());
+    for i in 0..16 {
+        if i == 15 {
+            last_acc = acc.clone();
+        }
+        let prev: Vec<f32> = (0..rows)
+            .map(|r| if i == 0 { 0.0 } else { x[r * 16 + i - 1] })
+            .collect();
+        let site = [i as i64];
+        let names: Vec<String> = (1..=acc.len()).map(|k| format!("acc{k}")).collect();
+        let prev_shape = [rows, 1];
+        let mut inputs: Vec<(&str, &[usize], &[f32])> =
+            vec![("s_prev", &prev_shape[..], &prev[..])];
+        let shapes: Vec<[usize; 2]> = widths.iter().map(|&w| [rows, w]).collect();
+        for k in 0..acc.len() {
+            inputs.push((&names[k], &shapes[k][..], &acc[k][..]));
+        }
+        let mut out = step
+            .run_with_i64(&inputs, &[("site", &[1], &site)])
+            .unwrap();
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = out.remove(&format!("acc{}_out", k + 1)).unwrap().data;
+        }
+        let logit = out.remove("logit").unwrap().data;
+        last_logit = logit.clone();
+        for r in 0..rows {
+            worst = worst.max((logit[r] - full[r * 16 + i]).abs());
+        }
+    }
+    println!("step graph vs one pass: largest |Δ logit| {worst:.2e}");
+    assert!(worst < 1e-5, "{worst}");
+
+    // onnx.checker and Python's onnxruntime agree, for both graphs
+    let dir = tempfile::tempdir().unwrap();
+    let (one_path, step_path, io1, io2) = (
+        dir.path().join("one.onnx"),
+        dir.path().join("step.onnx"),
+        dir.path().join("io1.json"),
+        dir.path().join("io2.json"),
+    );
+    std::fs::write(&one_path, to_onnx(&spec, &params, &meta)).unwrap();
+    std::fs::write(&step_path, &step_bytes).unwrap();
+    let io = serde_json::json!({
+        "inputs": {"x": {"shape": [rows, 1, 4, 4], "data": x}},
+        "outputs": {"logits": {"shape": [rows, 1, 4, 4], "data": full}},
+    });
+    std::fs::write(&io1, io.to_string()).unwrap();
+    run_python("check_onnx.py", &[&one_path, &io1]);
+    // the last step, from the states the loop above ended with (site 15)
+    let mut inputs = serde_json::Map::new();
+    inputs.insert(
+        "site".into(),
+        serde_json::json!({"shape": [1], "data": [15], "dtype": "int64"}),
+    );
+    let prev: Vec<f32> = (0..rows).map(|r| x[r * 16 + 14]).collect();
+    inputs.insert(
+        "s_prev".into(),
+        serde_json::json!({"shape": [rows, 1], "data": prev}),
+    );
+    for (k, a) in last_acc.iter().enumerate() {
+        inputs.insert(
+            format!("acc{}", k + 1),
+            serde_json::json!({"shape": [rows, widths[k]], "data": a}),
+        );
+    }
+    let io = serde_json::json!({"inputs": inputs, "outputs": {"logit": {"shape": [rows, 1], "data": last_logit}}});
+    std::fs::write(&io2, io.to_string()).unwrap();
+    run_python("check_onnx.py", &[&step_path, &io2]);
+}
+
 /// Chi-square statistic of `counts` against probabilities `q` over `m`
 /// draws, merging states expected fewer than 5 times; returns (χ², dof).
 fn chi_square(counts: &[u64], q: &[f64], m: f64) -> (f64, usize) {

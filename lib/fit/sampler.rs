@@ -200,6 +200,8 @@ fn initial_weights(path: &Path, spec: &MadeSpec) -> Result<Vec<crate::nn::progra
 pub struct TrainedSampler {
     pub spec: MadeSpec,
     pub onnx: Vec<u8>,
+    /// the step graph for sequential sampling (schemas/models.md)
+    pub step_onnx: Vec<u8>,
     pub log: Vec<LogRow>,
     pub steps_per_s: f64,
     pub parameters: usize,
@@ -365,10 +367,15 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
         "cosine": cfg.run.cosine, "beta_anneal": cfg.beta_anneal, "clip_grad": cfg.clip_grad, "seed": common.seed,
         "final": last});
     let params = net.host_params()?;
-    let onnx = crate::nn::made::to_onnx(&cfg.spec, &params, &model_metadata(cfg, training));
+    let meta = model_metadata(cfg, training);
+    let onnx = crate::nn::made::to_onnx(&cfg.spec, &params, &meta);
+    let mut step_meta = meta;
+    step_meta[0].1 = "sampler-step".into();
+    let step_onnx = crate::nn::made::step_to_onnx(&cfg.spec, &params, &step_meta);
     Ok(TrainedSampler {
         spec: cfg.spec.clone(),
         onnx,
+        step_onnx,
         log: tracker.log,
         steps_per_s: cfg.run.steps.saturating_sub(start) as f64 / secs.max(1e-9),
         parameters: net.parameter_count(),
@@ -379,6 +386,7 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
 /// Everything a fit-sampler run writes.
 pub struct SamplerOutputs<'a> {
     pub model: &'a Path,
+    pub step: Option<&'a Path>,
     pub log: Option<&'a Path>,
     pub plots: Option<&'a Path>,
 }
@@ -401,6 +409,9 @@ pub fn exact_reference(cfg: &SamplerConfig) -> Option<(&'static str, f64)> {
 pub fn run(cfg: &SamplerConfig, out: &SamplerOutputs, common: &Common) -> Result<TrainedSampler> {
     let trained = train(cfg, common)?;
     crate::io::atomic::write_bytes(out.model, &trained.onnx)?;
+    if let Some(p) = out.step {
+        crate::io::atomic::write_bytes(p, &trained.step_onnx)?;
+    }
     let mut bounds = Bounds::new();
     bounds.insert("T".into(), [cfg.target.t; 2]);
     bounds.insert("h".into(), [cfg.target.h; 2]);

@@ -431,6 +431,98 @@ pub fn to_onnx(spec: &MadeSpec, params: &[ParamData], metadata: &[(String, Strin
     ))
 }
 
+/// Export the step graph for sequential sampling with explicit state
+/// (schemas/models.md). Inputs: `site` i64[1] (i), `s_prev` f32[N, 1] (the
+/// spin drawn at site i − 1; 0 at i = 0) and `acc1..accD` f32[N, F_k], the
+/// running pre-activations of each layer without biases (zeros at i = 0).
+/// Outputs: `logit` f32[N, 1] for site i and `acc1_out..accD_out`. Each step
+/// adds the newly final units of the layer below to every unit of the layer
+/// above and reads out only site i, so drawing a whole configuration costs
+/// about one full pass.
+pub fn step_to_onnx(
+    spec: &MadeSpec,
+    params: &[ParamData],
+    metadata: &[(String, String)],
+) -> Vec<u8> {
+    let host = HostMade::new(spec, params);
+    let n = spec.sites();
+    let d = spec.channels();
+    let mut g = GraphBuilder::new("phasekit_sampler_step");
+    let site = g.input_i64("site", &[Dim::Fixed(1)]);
+    let s_prev = g.input_f32("s_prev", &[Dim::batch(), Dim::Fixed(1)]);
+    let accs: Vec<String> = host
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            g.input_f32(
+                &format!("acc{}", k + 1),
+                &[Dim::batch(), Dim::Fixed(l.fan_out)],
+            )
+        })
+        .collect();
+    // units (c, i) of a layer with c channels per site sit at c·N + i
+    let units = |g: &mut GraphBuilder, channels: usize| {
+        let offsets: Vec<i64> = (0..channels as i64).map(|c| c * n as i64).collect();
+        let off = g.const_i64("offsets", &offsets);
+        g.op("Add", &[&site, &off], &[])
+    };
+    let one = g.const_i64("one", &[1]);
+    let zero = g.const_i64("zero", &[0]);
+    let before = g.op("Sub", &[&site, &one], &[]);
+    let prev = g.op("Max", &[&before, &zero], &[]);
+    let mut z = s_prev.clone();
+    let mut rows = prev;
+    for (k, layer) in host.layers.iter().enumerate() {
+        let w = g.weight(
+            &format!("w{}", k + 1),
+            &[layer.fan_in, layer.fan_out],
+            &layer.w,
+        );
+        let b = g.weight(&format!("b{}", k + 1), &[layer.fan_out], &layer.b);
+        // the rows of the inputs that just became final, times their values
+        let w_rows = g.op(
+            "Gather",
+            &[&w, &rows],
+            &[("axis", super::onnx::Attr::Int(0))],
+        );
+        let add = g.op("MatMul", &[&z, &w_rows], &[]);
+        let out = format!("acc{}_out", k + 1);
+        g.op_into("Add", &[&accs[k], &add], &[&out], &[]);
+        g.output_f32(&out, &[Dim::batch(), Dim::Fixed(layer.fan_out)]);
+        // read out this layer's units at site i
+        let idx = units(&mut g, d[k + 1]);
+        let picked = g.op(
+            "Gather",
+            &[&out, &idx],
+            &[("axis", super::onnx::Attr::Int(1))],
+        );
+        let bias = g.op(
+            "Gather",
+            &[&b, &idx],
+            &[("axis", super::onnx::Attr::Int(0))],
+        );
+        let mut v = g.op("Add", &[&picked, &bias], &[]);
+        if let Some(a) = &layer.slope {
+            let slope = g.weight(&format!("a{}", k + 1), &[layer.fan_out], a);
+            let sl = g.op(
+                "Gather",
+                &[&slope, &idx],
+                &[("axis", super::onnx::Attr::Int(0))],
+            );
+            v = g.op("PRelu", &[&v, &sl], &[]);
+        }
+        z = v;
+        rows = idx;
+    }
+    g.op_into("Identity", &[&z], &["logit"], &[]);
+    g.output_f32("logit", &[Dim::batch(), Dim::Fixed(1)]);
+    encode(&g.finish(
+        "phasekit autoregressive sampler (MADE), step graph: the logit of site `site` from the running pre-activations",
+        metadata,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 same numbers from Python's onnxruntime as from phasekit's Rust runtime.
 
 usage: check_onnx.py MODEL.onnx IO.json
-IO.json: {"inputs": {name: {"shape": [...], "data": [...]}}, "outputs": {...}}
+IO.json: {"inputs": {name: {"shape": [...], "data": [...], "dtype": "float32"|"int64"}}, "outputs": {...}}
 """
 import json
 import sys
@@ -20,7 +20,7 @@ def main(model_path: str, io_path: str) -> None:
     io = json.load(open(io_path))
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     feeds = {
-        name: np.asarray(v["data"], dtype=np.float32).reshape(v["shape"])
+        name: np.asarray(v["data"], dtype=v.get("dtype", "float32")).reshape(v["shape"])
         for name, v in io["inputs"].items()
     }
     got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))

@@ -85,6 +85,11 @@ impl GraphBuilder {
         name.to_string()
     }
 
+    pub fn input_i64(&mut self, name: &str, dims: &[Dim]) -> String {
+        self.inputs.push(value_info(name, data_type::INT64, dims));
+        name.to_string()
+    }
+
     pub fn output_f32(&mut self, name: &str, dims: &[Dim]) {
         self.outputs.push(value_info(name, data_type::FLOAT, dims));
     }
