@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use phasekit::cli::{Common, ProgressMode};
 use phasekit::fit::sampler::{sample_configurations, train, Objective, SamplerConfig, Target};
-use phasekit::nn::made::{HostMade, MadeSpec};
+use phasekit::nn::autoreg::{HostSampler, SamplerSpec};
+use phasekit::nn::made::MadeSpec;
 use phasekit::runtime::Device;
 use phasekit::sim::rng::chain_rng;
 use phasekit::train::RunSettings;
@@ -21,7 +22,8 @@ fn main() {
         depth: 3,
         width: 4,
     };
-    let made = HostMade::new(&spec, &spec.init(&mut chain_rng(1, 1)));
+    let spec = SamplerSpec::Made(spec);
+    let made = HostSampler::new(&spec, &spec.init(&mut chain_rng(1, 1))).unwrap();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);

@@ -8,6 +8,8 @@ use clap::Parser;
 use phasekit::cli::{self, Common};
 use phasekit::fit::sampler::{run, Objective, SamplerConfig, SamplerOutputs, Target};
 use phasekit::io::stdio::at_most_one_stdout;
+use phasekit::nn::autoreg::SamplerSpec;
+use phasekit::nn::gru::GruSpec;
 use phasekit::nn::made::MadeSpec;
 use phasekit::train::TrainFlags;
 
@@ -16,8 +18,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Arch {
-    /// VAN's masked dense network (channels per site: --width)
+    /// VAN's masked dense network (channels per site: --width, default 4)
     Made,
+    /// one GRU layer over the sites (hidden units: --width, default 64), as in the DCL paper
+    Gru,
 }
 
 /// Train q(s) = Π_i q(s_i | s_<i) over L×L Ising configurations in raster
@@ -46,12 +50,12 @@ struct Args {
     j: f64,
     #[arg(long, value_enum, default_value_t = Arch::Made)]
     arch: Arch,
-    /// Masked layers.
+    /// Masked layers (made).
     #[arg(long, default_value_t = 3)]
     depth: usize,
-    /// Channels per site in the hidden layers.
-    #[arg(long, default_value_t = 4)]
-    width: usize,
+    /// Channels per site (made) or hidden units (gru) [default: 4 / 64].
+    #[arg(long)]
+    width: Option<usize>,
     /// Spin-flip symmetric q(s) = ½[q̃(s) + q̃(−s)].
     #[arg(long)]
     z2: bool,
@@ -118,11 +122,15 @@ fn main() -> ExitCode {
                 j: args.j,
             },
             spec: match args.arch {
-                Arch::Made => MadeSpec {
+                Arch::Made => SamplerSpec::Made(MadeSpec {
                     l: args.l,
                     depth: args.depth,
-                    width: args.width,
-                },
+                    width: args.width.unwrap_or(4),
+                }),
+                Arch::Gru => SamplerSpec::Gru(GruSpec {
+                    l: args.l,
+                    hidden: args.width.unwrap_or(64),
+                }),
             },
             z2: args.z2,
             objective: args.objective,

@@ -10,9 +10,11 @@ use std::path::Path;
 use common::*;
 use phasekit::exact::ising::{brute_force, kaufman};
 use phasekit::fit::sampler::sample_configurations;
+use phasekit::nn::autoreg::{from_onnx, HostSampler, SamplerSpec};
 use phasekit::nn::burn_exec::{train_device, Net};
-use phasekit::nn::made::{from_onnx, log_sigmoid, to_onnx, HostMade, MadeSpec};
-use phasekit::nn::objectives::MadeObjective;
+use phasekit::nn::gru::GruSpec;
+use phasekit::nn::made::{log_sigmoid, MadeSpec};
+use phasekit::nn::objectives::SamplerObjective;
 use phasekit::nn::program::{ParamData, Program};
 use phasekit::runtime::{Device, Model};
 use phasekit::sim::ising::lattice::energy;
@@ -68,22 +70,29 @@ fn onnx_log_q(onnx: &[u8], l: usize, states: &[i8]) -> Vec<f64> {
         .collect()
 }
 
-fn metadata(l: usize, z2: bool, spec: &MadeSpec) -> Vec<(String, String)> {
+fn metadata(z2: bool, spec: &SamplerSpec) -> Vec<(String, String)> {
     vec![
         ("phasekit.kind".into(), "sampler".into()),
         ("phasekit.version".into(), "1".into()),
-        ("phasekit.L".into(), l.to_string()),
+        ("phasekit.L".into(), spec.l().to_string()),
         ("phasekit.z2".into(), z2.to_string()),
-        (
-            "phasekit.network".into(),
-            serde_json::json!({"arch": "made", "depth": spec.depth, "width": spec.width})
-                .to_string(),
-        ),
+        ("phasekit.network".into(), spec.network().to_string()),
     ]
 }
 
-/// A MADE with random weights scaled by `gain` (so q is far from uniform).
-fn random_made(spec: &MadeSpec, seed: u64, gain: f32) -> Vec<ParamData> {
+/// A MADE and a GRU over an L×L lattice.
+fn both(l: usize, width: usize) -> [SamplerSpec; 2] {
+    [
+        SamplerSpec::Made(MadeSpec { l, depth: 3, width }),
+        SamplerSpec::Gru(GruSpec {
+            l,
+            hidden: 4 * width,
+        }),
+    ]
+}
+
+/// Random weights scaled by `gain` and random biases (so q is far from uniform).
+fn random_made(spec: &SamplerSpec, seed: u64, gain: f32) -> Vec<ParamData> {
     let mut p = spec.init(&mut chain_rng(seed, 7));
     for q in p.iter_mut().filter(|q| q.name.starts_with('w')) {
         q.data.iter_mut().for_each(|v| *v *= gain);
@@ -116,188 +125,207 @@ fn total_probability(onnx: &[u8], l: usize) -> f64 {
 
 #[test]
 fn q_sums_to_one_over_all_states_of_l4() {
-    let spec = MadeSpec {
-        l: 4,
-        depth: 3,
-        width: 4,
-    };
-    for z2 in [false, true] {
-        let onnx = to_onnx(&spec, &random_made(&spec, 1, 2.0), &metadata(4, z2, &spec));
-        let total = total_probability(&onnx, 4);
-        println!("random weights, z2 {z2}: Σ q = {total:.9}");
-        assert!((total - 1.0).abs() < 1e-6, "Σ q = {total}");
+    for spec in both(4, 4) {
+        for z2 in [false, true] {
+            let onnx = spec.to_onnx(&random_made(&spec, 1, 2.0), &metadata(z2, &spec));
+            let total = total_probability(&onnx, 4);
+            println!(
+                "{} random weights, z2 {z2}: Σ q = {total:.9}",
+                spec.network()
+            );
+            assert!((total - 1.0).abs() < 1e-6, "Σ q = {total}");
+        }
     }
     let dir = tempfile::tempdir().unwrap();
-    for z2 in [false, true] {
+    for (arch, z2) in [
+        ("made", false),
+        ("made", true),
+        ("gru", false),
+        ("gru", true),
+    ] {
         let mut args = vec![
-            "--L", "4", "--T", "2", "--steps", "30", "--batch", "64", "--lr", "1e-2", "--seed", "3",
+            "--L", "4", "--T", "2", "--arch", arch, "--width", "8", "--steps", "30", "--batch",
+            "64", "--lr", "1e-2", "--seed", "3",
         ];
         if z2 {
             args.push("--z2");
         }
         let total = total_probability(&fit(dir.path(), &args), 4);
-        println!("trained, z2 {z2}: Σ q = {total:.9}");
+        println!("{arch} trained, z2 {z2}: Σ q = {total:.9}");
         assert!((total - 1.0).abs() < 1e-6, "Σ q = {total}");
     }
 }
 
 #[test]
 fn burn_onnx_and_the_cached_host_path_agree() {
-    let spec = MadeSpec {
-        l: 4,
-        depth: 3,
-        width: 3,
-    };
-    let params = random_made(&spec, 2, 1.5);
-    let made = HostMade::new(&spec, &params);
-    for z2 in [false, true] {
-        let onnx = to_onnx(&spec, &params, &metadata(4, z2, &spec));
-        let (spec_back, z2_back, params_back) = from_onnx(&onnx).unwrap();
-        assert_eq!((spec_back, z2_back), (spec.clone(), z2));
-        // configurations drawn by the library's cached sampler
-        let s = sample_configurations(&made, z2, 11, 0, 300);
-        let ort = onnx_log_q(&onnx, 4, &s);
-        // the host one-pass and cached paths
-        let host = HostMade::new(&spec, &params_back);
-        let mut worst_host = 0f64;
-        for (k, c) in s.chunks(16).enumerate() {
-            let raw = |x: &[i8]| host.log_q_raw(x);
-            let lq = if z2 {
-                let neg: Vec<i8> = c.iter().map(|v| -v).collect();
-                let (a, b) = (raw(c), raw(&neg));
-                let m = a.max(b);
-                m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
-            } else {
-                raw(c)
-            };
-            worst_host = worst_host.max((lq - ort[k]).abs() / 16.0);
-        }
-        // the cached path's own log q for unsymmetrised draws
-        let mut worst_cached = 0f64;
-        if !z2 {
-            let mut work = Vec::new();
-            for k in 0..300u64 {
-                let mut c = vec![0i8; 16];
-                let lq = made.sample_into(&mut chain_rng(11, k), &mut c, &mut work);
-                assert_eq!(
-                    &c[..],
-                    &s[k as usize * 16..(k as usize + 1) * 16],
-                    "same draws"
-                );
-                worst_cached = worst_cached.max((lq - ort[k as usize]).abs() / 16.0);
+    for spec in both(4, 3) {
+        let params = random_made(&spec, 2, 1.5);
+        let made = HostSampler::new(&spec, &params).unwrap();
+        for z2 in [false, true] {
+            let onnx = spec.to_onnx(&params, &metadata(z2, &spec));
+            let (spec_back, z2_back, params_back) = from_onnx(&onnx).unwrap();
+            assert_eq!((&spec_back, z2_back), (&spec, z2));
+            // configurations drawn by the library's cached sampler
+            let s = sample_configurations(&made, z2, 11, 0, 300);
+            let ort = onnx_log_q(&onnx, 4, &s);
+            // the host one-pass path, from the weights read back
+            let host = HostSampler::new(&spec, &params_back).unwrap();
+            let mut worst_host = 0f64;
+            for (k, c) in s.chunks(16).enumerate() {
+                let raw = |x: &[i8]| host.log_q_raw(x);
+                let lq = if z2 {
+                    let neg: Vec<i8> = c.iter().map(|v| -v).collect();
+                    let (a, b) = (raw(c), raw(&neg));
+                    let m = a.max(b);
+                    m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
+                } else {
+                    raw(c)
+                };
+                worst_host = worst_host.max((lq - ort[k]).abs() / 16.0);
             }
+            // the sampling path's own log q, for unsymmetrised draws one at a time
+            let mut worst_cached = 0f64;
+            if !z2 {
+                let mut work = Vec::new();
+                for k in 0..300u64 {
+                    let (mut c, mut lq) = (vec![0i8; 16], [0.0]);
+                    made.sample_block(&mut [chain_rng(11, k)], &mut c, &mut lq, &mut work);
+                    assert_eq!(
+                        &c[..],
+                        &s[k as usize * 16..(k as usize + 1) * 16],
+                        "same draws"
+                    );
+                    worst_cached = worst_cached.max((lq[0] - ort[k as usize]).abs() / 16.0);
+                }
+            }
+            // burn's forward (training) on the same configurations
+            let device = train_device(Device::Cpu).unwrap();
+            let net = Net::new(Program::default(), params.clone(), &device);
+            let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+            let burn = SamplerObjective::new(&spec, z2, &device)
+                .log_q_values(&net, &x)
+                .unwrap();
+            let worst_burn = burn
+                .iter()
+                .zip(&ort)
+                .map(|(a, b)| (a - b).abs() / 16.0)
+                .fold(0.0, f64::max);
+            println!(
+                "{} z2 {z2}: per-site |Δ log q| host {worst_host:.2e}, cached {worst_cached:.2e}, burn {worst_burn:.2e}",
+                spec.network()
+            );
+            assert!(worst_host < 1e-5 && worst_cached < 1e-5 && worst_burn < 1e-5);
         }
-        // burn's forward (training) on the same configurations
-        let device = train_device(Device::Cpu).unwrap();
-        let net = Net::new(Program::default(), params.clone(), &device);
-        let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
-        let burn = MadeObjective::new(&spec, z2, &device)
-            .log_q_values(&net, &x)
-            .unwrap();
-        let worst_burn = burn
+    }
+}
+
+/// The state inputs of a step graph and their widths.
+fn step_state(spec: &SamplerSpec, host: &HostSampler) -> Vec<(String, usize)> {
+    match (spec, host) {
+        (SamplerSpec::Made(_), HostSampler::Made(m)) => m
+            .layers
             .iter()
-            .zip(&ort)
-            .map(|(a, b)| (a - b).abs() / 16.0)
-            .fold(0.0, f64::max);
-        println!("z2 {z2}: per-site |Δ log q| host {worst_host:.2e}, cached {worst_cached:.2e}, burn {worst_burn:.2e}");
-        assert!(worst_host < 1e-5 && worst_cached < 1e-5 && worst_burn < 1e-5);
+            .enumerate()
+            .map(|(k, l)| (format!("acc{}", k + 1), l.fan_out))
+            .collect(),
+        (SamplerSpec::Gru(g), _) => vec![("h".into(), g.hidden)],
+        _ => unreachable!(),
     }
 }
 
 #[test]
 fn the_step_graph_reproduces_the_one_pass_logits() {
-    let spec = MadeSpec {
-        l: 4,
-        depth: 3,
-        width: 3,
-    };
-    let params = random_made(&spec, 3, 1.5);
-    let meta = metadata(4, false, &spec);
-    let mut one =
-        Model::from_bytes(&to_onnx(&spec, &params, &meta), "one", Device::Cpu, 1).unwrap();
-    let step_bytes = phasekit::nn::made::step_to_onnx(&spec, &params, &meta);
-    let mut step = Model::from_bytes(&step_bytes, "step", Device::Cpu, 1).unwrap();
-    let made = HostMade::new(&spec, &params);
-    let rows = 7;
-    let s = sample_configurations(&made, false, 3, 0, rows);
-    let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
-    let full = one
-        .run(&[("x", &[rows, 1, 4, 4], &x)])
-        .unwrap()
-        .remove("logits")
-        .unwrap()
-        .data;
-    let widths: Vec<usize> = made.layers.iter().map(|l| l.fan_out).collect();
-    let mut acc: Vec<Vec<f32>> = widths.iter().map(|&w| vec![0.0; rows * w]).collect();
-    let mut worst = 0f32;
-    let (mut last_acc, mut last_logit) = (Vec::new(), Vec::new());
-    for i in 0..16 {
-        if i == 15 {
-            last_acc = acc.clone();
+    for spec in both(4, 3) {
+        let params = random_made(&spec, 3, 1.5);
+        let meta = metadata(false, &spec);
+        let one_bytes = spec.to_onnx(&params, &meta);
+        let mut one = Model::from_bytes(&one_bytes, "one", Device::Cpu, 1).unwrap();
+        let step_bytes = spec.step_to_onnx(&params, &meta);
+        let mut step = Model::from_bytes(&step_bytes, "step", Device::Cpu, 1).unwrap();
+        let made = HostSampler::new(&spec, &params).unwrap();
+        let states = step_state(&spec, &made);
+        let rows = 7;
+        let s = sample_configurations(&made, false, 3, 0, rows);
+        let x: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+        let full = one
+            .run(&[("x", &[rows, 1, 4, 4], &x)])
+            .unwrap()
+            .remove("logits")
+            .unwrap()
+            .data;
+        let mut acc: Vec<Vec<f32>> = states.iter().map(|(_, w)| vec![0.0; rows * w]).collect();
+        let shapes: Vec<[usize; 2]> = states.iter().map(|(_, w)| [rows, *w]).collect();
+        let mut worst = 0f32;
+        let (mut last_acc, mut last_logit) = (Vec::new(), Vec::new());
+        for i in 0..16 {
+            if i == 15 {
+                last_acc = acc.clone();
+            }
+            let prev: Vec<f32> = (0..rows)
+                .map(|r| if i == 0 { 0.0 } else { x[r * 16 + i - 1] })
+                .collect();
+            let site = [i as i64];
+            let prev_shape = [rows, 1];
+            let mut inputs: Vec<(&str, &[usize], &[f32])> =
+                vec![("s_prev", &prev_shape[..], &prev[..])];
+            for (k, (name, _)) in states.iter().enumerate() {
+                inputs.push((name, &shapes[k][..], &acc[k][..]));
+            }
+            let mut out = step
+                .run_with_i64(&inputs, &[("site", &[1], &site)])
+                .unwrap();
+            for (a, (name, _)) in acc.iter_mut().zip(&states) {
+                *a = out.remove(&format!("{name}_out")).unwrap().data;
+            }
+            let logit = out.remove("logit").unwrap().data;
+            last_logit = logit.clone();
+            for r in 0..rows {
+                worst = worst.max((logit[r] - full[r * 16 + i]).abs());
+            }
         }
-        let prev: Vec<f32> = (0..rows)
-            .map(|r| if i == 0 { 0.0 } else { x[r * 16 + i - 1] })
-            .collect();
-        let site = [i as i64];
-        let names: Vec<String> = (1..=acc.len()).map(|k| format!("acc{k}")).collect();
-        let prev_shape = [rows, 1];
-        let mut inputs: Vec<(&str, &[usize], &[f32])> =
-            vec![("s_prev", &prev_shape[..], &prev[..])];
-        let shapes: Vec<[usize; 2]> = widths.iter().map(|&w| [rows, w]).collect();
-        for k in 0..acc.len() {
-            inputs.push((&names[k], &shapes[k][..], &acc[k][..]));
-        }
-        let mut out = step
-            .run_with_i64(&inputs, &[("site", &[1], &site)])
-            .unwrap();
-        for (k, a) in acc.iter_mut().enumerate() {
-            *a = out.remove(&format!("acc{}_out", k + 1)).unwrap().data;
-        }
-        let logit = out.remove("logit").unwrap().data;
-        last_logit = logit.clone();
-        for r in 0..rows {
-            worst = worst.max((logit[r] - full[r * 16 + i]).abs());
-        }
-    }
-    println!("step graph vs one pass: largest |Δ logit| {worst:.2e}");
-    assert!(worst < 1e-5, "{worst}");
-
-    // onnx.checker and Python's onnxruntime agree, for both graphs
-    let dir = tempfile::tempdir().unwrap();
-    let (one_path, step_path, io1, io2) = (
-        dir.path().join("one.onnx"),
-        dir.path().join("step.onnx"),
-        dir.path().join("io1.json"),
-        dir.path().join("io2.json"),
-    );
-    std::fs::write(&one_path, to_onnx(&spec, &params, &meta)).unwrap();
-    std::fs::write(&step_path, &step_bytes).unwrap();
-    let io = serde_json::json!({
-        "inputs": {"x": {"shape": [rows, 1, 4, 4], "data": x}},
-        "outputs": {"logits": {"shape": [rows, 1, 4, 4], "data": full}},
-    });
-    std::fs::write(&io1, io.to_string()).unwrap();
-    run_python("check_onnx.py", &[&one_path, &io1]);
-    // the last step, from the states the loop above ended with (site 15)
-    let mut inputs = serde_json::Map::new();
-    inputs.insert(
-        "site".into(),
-        serde_json::json!({"shape": [1], "data": [15], "dtype": "int64"}),
-    );
-    let prev: Vec<f32> = (0..rows).map(|r| x[r * 16 + 14]).collect();
-    inputs.insert(
-        "s_prev".into(),
-        serde_json::json!({"shape": [rows, 1], "data": prev}),
-    );
-    for (k, a) in last_acc.iter().enumerate() {
-        inputs.insert(
-            format!("acc{}", k + 1),
-            serde_json::json!({"shape": [rows, widths[k]], "data": a}),
+        println!(
+            "{}: step graph vs one pass: largest |Δ logit| {worst:.2e}",
+            spec.network()
         );
+        assert!(worst < 1e-5, "{worst}");
+
+        // onnx.checker and Python's onnxruntime agree, for both graphs
+        let dir = tempfile::tempdir().unwrap();
+        let (one_path, step_path, io1, io2) = (
+            dir.path().join("one.onnx"),
+            dir.path().join("step.onnx"),
+            dir.path().join("io1.json"),
+            dir.path().join("io2.json"),
+        );
+        std::fs::write(&one_path, &one_bytes).unwrap();
+        std::fs::write(&step_path, &step_bytes).unwrap();
+        let io = serde_json::json!({
+            "inputs": {"x": {"shape": [rows, 1, 4, 4], "data": x}},
+            "outputs": {"logits": {"shape": [rows, 1, 4, 4], "data": full}},
+        });
+        std::fs::write(&io1, io.to_string()).unwrap();
+        run_python("check_onnx.py", &[&one_path, &io1]);
+        // the last step, from the states the loop above ended with (site 15)
+        let mut inputs = serde_json::Map::new();
+        inputs.insert(
+            "site".into(),
+            serde_json::json!({"shape": [1], "data": [15], "dtype": "int64"}),
+        );
+        let prev: Vec<f32> = (0..rows).map(|r| x[r * 16 + 14]).collect();
+        inputs.insert(
+            "s_prev".into(),
+            serde_json::json!({"shape": [rows, 1], "data": prev}),
+        );
+        for (a, (name, w)) in last_acc.iter().zip(&states) {
+            inputs.insert(
+                name.clone(),
+                serde_json::json!({"shape": [rows, w], "data": a}),
+            );
+        }
+        let io = serde_json::json!({"inputs": inputs, "outputs": {"logit": {"shape": [rows, 1], "data": last_logit}}});
+        std::fs::write(&io2, io.to_string()).unwrap();
+        run_python("check_onnx.py", &[&step_path, &io2]);
     }
-    let io = serde_json::json!({"inputs": inputs, "outputs": {"logit": {"shape": [rows, 1], "data": last_logit}}});
-    std::fs::write(&io2, io.to_string()).unwrap();
-    run_python("check_onnx.py", &[&step_path, &io2]);
 }
 
 /// Chi-square statistic of `counts` against probabilities `q` over `m`
@@ -329,35 +357,35 @@ fn sample_frequencies_match_q() {
         (3, false, 200_000),
         (3, true, 200_000),
     ] {
-        let spec = MadeSpec {
-            l,
-            depth: 3,
-            width: 4,
-        };
-        let params = random_made(&spec, 5 + l as u64, 2.5);
-        let made = HostMade::new(&spec, &params);
-        let onnx = to_onnx(&spec, &params, &metadata(l, z2, &spec));
-        let n = l * l;
-        let q: Vec<f64> = onnx_log_q(&onnx, l, &all_states(n))
-            .iter()
-            .map(|v| v.exp())
-            .collect();
-        let draws = sample_configurations(&made, z2, 21, 0, m);
-        let mut counts = vec![0u64; 1 << n];
-        for c in draws.chunks(n) {
-            let k: usize = c
+        for spec in both(l, 4) {
+            let params = random_made(&spec, 5 + l as u64, 2.5);
+            let made = HostSampler::new(&spec, &params).unwrap();
+            let onnx = spec.to_onnx(&params, &metadata(z2, &spec));
+            let n = l * l;
+            let q: Vec<f64> = onnx_log_q(&onnx, l, &all_states(n))
                 .iter()
-                .enumerate()
-                .map(|(i, &v)| ((v > 0) as usize) << i)
-                .sum();
-            counts[k] += 1;
+                .map(|v| v.exp())
+                .collect();
+            let draws = sample_configurations(&made, z2, 21, 0, m);
+            let mut counts = vec![0u64; 1 << n];
+            for c in draws.chunks(n) {
+                let k: usize = c
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| ((v > 0) as usize) << i)
+                    .sum();
+                counts[k] += 1;
+            }
+            let (chi2, dof) = chi_square(&counts, &q, m as f64);
+            // the 99.9% point of χ²(dof), Wilson–Hilferty
+            let d = dof as f64;
+            let crit = d * (1.0 - 2.0 / (9.0 * d) + 3.09 * (2.0 / (9.0 * d)).sqrt()).powi(3);
+            println!(
+                "{} L {l} z2 {z2}: χ² = {chi2:.1} on {dof} dof (99.9% point {crit:.1})",
+                spec.network()
+            );
+            assert!(chi2 < crit, "χ² {chi2} ≥ {crit}");
         }
-        let (chi2, dof) = chi_square(&counts, &q, m as f64);
-        // the 99.9% point of χ²(dof), Wilson–Hilferty
-        let d = dof as f64;
-        let crit = d * (1.0 - 2.0 / (9.0 * d) + 3.09 * (2.0 / (9.0 * d)).sqrt()).powi(3);
-        println!("L {l} z2 {z2}: χ² = {chi2:.1} on {dof} dof (99.9% point {crit:.1})");
-        assert!(chi2 < crit, "χ² {chi2} ≥ {crit}");
     }
 }
 
@@ -437,43 +465,54 @@ fn forward_kl_nll_approaches_the_exact_entropy_at_l8() {
     );
     assert!(g.status.success(), "{}", stderr(&g));
     let log = d.join("log.parquet");
-    fit(
-        d,
-        &[
-            "--L",
-            "8",
-            "--T",
-            &t,
-            "--objective",
-            "forward-kl",
-            "--data",
-            data.to_str().unwrap(),
-            "--depth",
-            "3",
-            "--width",
-            "8",
-            "--steps",
-            "1500",
-            "--batch",
-            "256",
-            "--lr",
-            "3e-3",
-            "--eval-every",
-            "500",
-            "--seed",
-            "2",
-            "--out-log",
-            log.to_str().unwrap(),
-        ],
-    );
-    let rows = read_log(&log);
-    let nll = rows.iter().rev().find(|r| r.1 == "test").unwrap().2;
     let s = kaufman(8, 8, 1.0 / 0.3, 1.0).entropy;
-    println!(
-        "forward KL, L 8, β 0.3: held-out NLL/N = {nll:.5}, exact S/N = {s:.5}, gap {:.5}",
-        nll - s
-    );
-    assert!(nll - s < 0.01 && nll - s > -0.003, "NLL {nll} vs S {s}");
+    // (arch, width, steps, batch, lr): VAN's MADE, and the DCL paper's GRU
+    for (arch, width, steps, batch, lr) in [
+        ("made", "8", "1500", "256", "3e-3"),
+        ("gru", "64", "1200", "128", "5e-3"),
+    ] {
+        fit(
+            d,
+            &[
+                "--L",
+                "8",
+                "--T",
+                &t,
+                "--objective",
+                "forward-kl",
+                "--data",
+                data.to_str().unwrap(),
+                "--arch",
+                arch,
+                "--depth",
+                "3",
+                "--width",
+                width,
+                "--steps",
+                steps,
+                "--batch",
+                batch,
+                "--lr",
+                lr,
+                "--eval-every",
+                "400",
+                "--seed",
+                "2",
+                "--out-log",
+                log.to_str().unwrap(),
+            ],
+        );
+        let rows = read_log(&log);
+        let nll = rows.iter().rev().find(|r| r.1 == "test").unwrap().2;
+        println!(
+            "forward KL, {arch}, L 8, β 0.3: held-out NLL/N = {nll:.5}, exact S/N = {s:.5}, gap {:.5}",
+            nll - s
+        );
+        assert!(
+            nll - s < 0.01 && nll - s > -0.003,
+            "{arch}: NLL {nll} vs S {s}"
+        );
+    }
 }
 
 #[test]

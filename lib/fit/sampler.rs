@@ -1,5 +1,5 @@
 //! fit-sampler's training: an autoregressive model q(s) = Π_i q(s_i | s_<i)
-//! of Ising configurations (MADE, `nn::made`), by reverse KL with no data
+//! of Ising configurations (MADE or GRU, `nn::autoreg`), by reverse KL with no data
 //! (VAN's REINFORCE with the batch-mean baseline, β annealing and gradient
 //! clipping) or forward KL on observed configurations, exported as a
 //! `sampler` ONNX model (schemas/models.md).
@@ -17,9 +17,9 @@ use crate::bail_input;
 use crate::cli::Common;
 use crate::contract::trainlog::{self, LogRow};
 use crate::meta::Bounds;
+use crate::nn::autoreg::{HostSampler, SamplerSpec};
 use crate::nn::burn_exec::{train_device, Net};
-use crate::nn::made::{HostMade, MadeSpec};
-use crate::nn::objectives::MadeObjective;
+use crate::nn::objectives::SamplerObjective;
 use crate::nn::program::Program;
 use crate::sim::ising::lattice::energy;
 use crate::sim::rng::chain_rng;
@@ -67,7 +67,7 @@ impl Target {
 pub struct SamplerConfig {
     pub run: RunSettings,
     pub target: Target,
-    pub spec: MadeSpec,
+    pub spec: SamplerSpec,
     pub z2: bool,
     pub objective: Objective,
     /// β_t = β (1 − a^t) in reverse KL; 0 for none
@@ -174,31 +174,29 @@ fn load_observed(path: &Path, cfg: &SamplerConfig, seed: u64) -> Result<Observed
 }
 
 /// The weights of a MADE sampler file, which must have the network the flags ask for.
-fn initial_weights(path: &Path, spec: &MadeSpec) -> Result<Vec<crate::nn::program::ParamData>> {
+fn initial_weights(path: &Path, spec: &SamplerSpec) -> Result<Vec<crate::nn::program::ParamData>> {
     let bytes = crate::io::read_input(path, "sampler")?;
-    let (found, _, params) = crate::nn::made::from_onnx(&bytes).map_err(|e| {
+    let (found, _, params) = crate::nn::autoreg::from_onnx(&bytes).map_err(|e| {
         crate::input_error!(
-            "--init-from {}: not a MADE sampler from fit-sampler ({e})",
+            "--init-from {}: not a sampler from fit-sampler ({e})",
             path.display()
         )
     })?;
     if &found != spec {
         bail_input!(
-            "--init-from {}: its network is L {} depth {} width {}, the flags ask for L {} depth {} width {}",
+            "--init-from {}: its network is {} at L {}, the flags ask for {} at L {}",
             path.display(),
-            found.l,
-            found.depth,
-            found.width,
-            spec.l,
-            spec.depth,
-            spec.width
+            found.network(),
+            found.l(),
+            spec.network(),
+            spec.l()
         );
     }
     Ok(params)
 }
 
 pub struct TrainedSampler {
-    pub spec: MadeSpec,
+    pub spec: SamplerSpec,
     pub onnx: Vec<u8>,
     /// the step graph for sequential sampling (schemas/models.md)
     pub step_onnx: Vec<u8>,
@@ -213,13 +211,13 @@ pub struct TrainedSampler {
 /// ½), configuration k from its own stream (`seed`, `base` + k), so the
 /// result is the same whatever the thread count. Returns ±1 states, row-major.
 pub fn sample_configurations(
-    made: &HostMade,
+    made: &HostSampler,
     z2: bool,
     seed: u64,
     base: u64,
     count: usize,
 ) -> Vec<i8> {
-    let n = made.spec.sites();
+    let n = made.sites();
     let mut out = vec![0i8; count * n];
     out.par_chunks_mut(n * SAMPLE_BLOCK)
         .enumerate()
@@ -246,14 +244,11 @@ pub fn model_metadata(cfg: &SamplerConfig, training: serde_json::Value) -> Vec<(
     vec![
         ("phasekit.kind".into(), "sampler".into()),
         ("phasekit.version".into(), "1".into()),
-        ("phasekit.L".into(), cfg.spec.l.to_string()),
+        ("phasekit.L".into(), cfg.spec.l().to_string()),
         ("phasekit.order".into(), "raster".into()),
         ("phasekit.z2".into(), cfg.z2.to_string()),
         ("phasekit.target".into(), json!(cfg.target).to_string()),
-        (
-            "phasekit.network".into(),
-            json!({"arch": "made", "depth": cfg.spec.depth, "width": cfg.spec.width}).to_string(),
-        ),
+        ("phasekit.network".into(), cfg.spec.network().to_string()),
         ("phasekit.training".into(), training.to_string()),
     ]
 }
@@ -269,8 +264,7 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
         Some(path) => initial_weights(path, &cfg.spec)?,
         None => cfg.spec.init(&mut chain_rng(common.seed, INIT_STREAM)),
     };
-    let spec_json =
-        json!({"made": cfg.spec, "z2": cfg.z2, "objective": cfg.objective, "target": cfg.target});
+    let spec_json = json!({"network": cfg.spec.network(), "z2": cfg.z2, "objective": cfg.objective, "target": cfg.target});
     let (mut net, mut adam, mut tracker) = Tracker::begin(
         &cfg.run,
         Program::default(),
@@ -281,7 +275,7 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
     )?;
     adam.clip = cfg.clip_grad;
     let start = adam.step as usize;
-    let objective = MadeObjective::new(&cfg.spec, cfg.z2, &device);
+    let objective = SamplerObjective::new(&cfg.spec, cfg.z2, &device);
     let (n, b) = (cfg.spec.sites(), cfg.run.batch);
     let beta = cfg.target.beta();
     let bar = common.bar(cfg.run.steps as u64, "train");
@@ -305,7 +299,8 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
     for step in start..cfg.run.steps {
         match &observed {
             None => {
-                let made = HostMade::new(&cfg.spec, &net.host_params()?);
+                let made = HostSampler::new(&cfg.spec, &net.host_params()?)
+                    .map_err(|e| anyhow::anyhow!(e))?;
                 let s = sample_configurations(
                     &made,
                     cfg.z2,
@@ -368,10 +363,10 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
         "final": last});
     let params = net.host_params()?;
     let meta = model_metadata(cfg, training);
-    let onnx = crate::nn::made::to_onnx(&cfg.spec, &params, &meta);
+    let onnx = cfg.spec.to_onnx(&params, &meta);
     let mut step_meta = meta;
     step_meta[0].1 = "sampler-step".into();
-    let step_onnx = crate::nn::made::step_to_onnx(&cfg.spec, &params, &step_meta);
+    let step_onnx = cfg.spec.step_to_onnx(&params, &step_meta);
     Ok(TrainedSampler {
         spec: cfg.spec.clone(),
         onnx,
@@ -425,7 +420,7 @@ pub fn run(cfg: &SamplerConfig, out: &SamplerOutputs, common: &Common) -> Result
             &trained.log,
             &["T".into(), "h".into()],
             &bounds,
-            json!({"system": "ising", "L": cfg.target.l, "J": cfg.target.j, "network": {"arch": "made", "spec": trained.spec, "z2": cfg.z2},
+            json!({"system": "ising", "L": cfg.target.l, "J": cfg.target.j, "network": cfg.spec.network(), "z2": cfg.z2,
                    "objective": cfg.objective, "loss": what}),
             "fit-sampler",
             common.seed,
@@ -447,15 +442,15 @@ pub fn run(cfg: &SamplerConfig, out: &SamplerOutputs, common: &Common) -> Result
         )?;
         // 64 configurations drawn from the trained model
         let (spec, z2, params) =
-            crate::nn::made::from_onnx(&trained.onnx).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let made = HostMade::new(&spec, &params);
+            crate::nn::autoreg::from_onnx(&trained.onnx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let made = HostSampler::new(&spec, &params).map_err(|e| anyhow::anyhow!(e))?;
         let s = sample_configurations(&made, z2, common.seed ^ SAMPLE_STREAM, u64::MAX << 32, 64);
         let mut grid = crate::plot::mosaic::PreviewGrid::new(
             8,
             ("T", [cfg.target.t; 2]),
             ("h", [cfg.target.h; 2]),
         );
-        for c in s.chunks(cfg.spec.sites()) {
+        for c in s.chunks(spec.sites()) {
             grid.offer(cfg.target.t, cfg.target.h, c);
         }
         let title = format!(

@@ -1,7 +1,9 @@
 //! Neural networks: model definitions, training and ONNX export.
 //! Every framework-specific (burn) line lives under this module.
 
+pub mod autoreg;
 pub mod burn_exec;
+pub mod gru;
 pub mod icnn;
 pub mod made;
 pub mod objectives;

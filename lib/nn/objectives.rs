@@ -7,7 +7,9 @@ use anyhow::Result;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Tensor, TensorData};
 
+use super::autoreg::SamplerSpec;
 use super::burn_exec::{forward, icnn_weights, to_vec, BurnAlgebra, Loss, Net, TrainDevice};
+use super::gru::GruSpec;
 use super::icnn::{propagate, IcnnSpec};
 use super::made::MadeSpec;
 
@@ -104,27 +106,33 @@ impl IcnnObjective {
     }
 }
 
-/// A MADE in burn (`nn::made`): the masks stay on the training device.
-pub struct MadeObjective {
-    spec: MadeSpec,
+/// An autoregressive sampler in burn (`nn::made`, `nn::gru`); a MADE's
+/// masks stay on the training device.
+pub struct SamplerObjective {
+    spec: SamplerSpec,
     masks: Vec<Tensor<2>>,
     /// log q = logsumexp(log q̃(s), log q̃(−s)) − ln 2
     z2: bool,
 }
 
-impl MadeObjective {
-    pub fn new(spec: &MadeSpec, z2: bool, device: &TrainDevice) -> MadeObjective {
-        let d = spec.channels();
-        let n = spec.sites();
-        let masks = (1..=spec.depth)
-            .map(|k| {
-                Tensor::<2>::from_data(
-                    TensorData::new(spec.mask(k), [d[k - 1] * n, d[k] * n]),
-                    device,
-                )
-            })
-            .collect();
-        MadeObjective {
+impl SamplerObjective {
+    pub fn new(spec: &SamplerSpec, z2: bool, device: &TrainDevice) -> SamplerObjective {
+        let masks = match spec {
+            SamplerSpec::Made(m) => {
+                let d = m.channels();
+                let n = m.sites();
+                (1..=m.depth)
+                    .map(|k| {
+                        Tensor::<2>::from_data(
+                            TensorData::new(m.mask(k), [d[k - 1] * n, d[k] * n]),
+                            device,
+                        )
+                    })
+                    .collect()
+            }
+            SamplerSpec::Gru(_) => Vec::new(),
+        };
+        SamplerObjective {
             spec: spec.clone(),
             masks,
             z2,
@@ -136,22 +144,59 @@ impl MadeObjective {
             .names
             .iter()
             .position(|n| n == name)
-            .unwrap_or_else(|| panic!("MADE parameter {name} missing"));
+            .unwrap_or_else(|| panic!("sampler parameter {name} missing"));
         net.params[k].clone()
     }
 
     /// Logits [B, N] of configurations `x` [B, N] (±1).
     fn logits(&self, net: &Net, x: Tensor<2>) -> Tensor<2> {
-        let d = self.spec.channels();
-        let n = self.spec.sites();
+        match &self.spec {
+            SamplerSpec::Made(m) => self.made_logits(m, net, x),
+            SamplerSpec::Gru(g) => Self::gru_logits(g, net, x),
+        }
+    }
+
+    /// The GRU run over the sites, gates fused: step i reads s_{i−1}.
+    fn gru_logits(spec: &GruSpec, net: &Net, x: Tensor<2>) -> Tensor<2> {
+        let [b, n] = x.dims();
+        let h = spec.hidden;
+        let w_ih = Self::param(net, "w_ih").reshape([1, 3 * h]);
+        let b_ih = Self::param(net, "b_ih").reshape([1, 3 * h]);
+        let w_hh = Self::param(net, "w_hh").reshape([h, 3 * h]);
+        let b_hh = Self::param(net, "b_hh").reshape([1, 3 * h]);
+        let w_out = Self::param(net, "w_out").reshape([h, 1]);
+        let b_out = Self::param(net, "b_out").reshape([1, 1]);
+        let mut state = Tensor::<2>::zeros([b, h], &net.device);
+        let mut logits = Vec::with_capacity(n);
+        for i in 0..n {
+            let gi = if i == 0 {
+                b_ih.clone()
+            } else {
+                x.clone().slice([0..b, i - 1..i]) * w_ih.clone() + b_ih.clone()
+            };
+            let gh = state.clone().matmul(w_hh.clone()) + b_hh.clone();
+            let gate =
+                |t: &Tensor<2>, k: usize| t.clone().slice([0..t.dims()[0], k * h..(k + 1) * h]);
+            let r = burn::tensor::activation::sigmoid(gate(&gi, 0) + gate(&gh, 0));
+            let z = burn::tensor::activation::sigmoid(gate(&gi, 1) + gate(&gh, 1));
+            let cand = burn::tensor::activation::tanh(gate(&gi, 2) + r * gate(&gh, 2));
+            state = (z.clone().neg() + 1.0) * cand + z * state;
+            logits.push(state.clone().matmul(w_out.clone()) + b_out.clone());
+        }
+        Tensor::cat(logits, 1)
+    }
+
+    fn made_logits(&self, spec: &MadeSpec, net: &Net, x: Tensor<2>) -> Tensor<2> {
+        let d = spec.channels();
+        let n = spec.sites();
         let mut h = x;
-        for k in 1..=self.spec.depth {
+        for k in 1..=spec.depth {
             let (fin, fout) = (d[k - 1] * n, d[k] * n);
             let w =
                 Self::param(net, &format!("w{k}")).reshape([fin, fout]) * self.masks[k - 1].clone();
             let b = Self::param(net, &format!("b{k}")).reshape([1, fout]);
             h = h.matmul(w) + b;
-            if k < self.spec.depth {
+            if k < spec.depth {
                 let a = Self::param(net, &format!("a{k}")).reshape([1, fout]);
                 let pos = burn::tensor::activation::relu(h.clone());
                 h = pos.clone() + (h - pos) * a;

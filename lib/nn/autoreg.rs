@@ -1,0 +1,152 @@
+//! The autoregressive sampler family behind one interface: the network's
+//! spec, its export, reading an exported file back, and host sampling.
+
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::gru::{GruSpec, HostGru};
+use super::made::{HostMade, MadeSpec};
+use super::program::ParamData;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SamplerSpec {
+    Made(MadeSpec),
+    Gru(GruSpec),
+}
+
+impl SamplerSpec {
+    pub fn l(&self) -> usize {
+        match self {
+            SamplerSpec::Made(s) => s.l,
+            SamplerSpec::Gru(s) => s.l,
+        }
+    }
+
+    pub fn sites(&self) -> usize {
+        self.l() * self.l()
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            SamplerSpec::Made(s) => s.check(),
+            SamplerSpec::Gru(s) => s.check(),
+        }
+    }
+
+    pub fn init(&self, rng: &mut ChaCha8Rng) -> Vec<ParamData> {
+        match self {
+            SamplerSpec::Made(s) => s.init(rng),
+            SamplerSpec::Gru(s) => s.init(rng),
+        }
+    }
+
+    /// `phasekit.network` of the exported file.
+    pub fn network(&self) -> serde_json::Value {
+        match self {
+            SamplerSpec::Made(s) => json!({"arch": "made", "depth": s.depth, "width": s.width}),
+            SamplerSpec::Gru(s) => json!({"arch": "gru", "hidden": s.hidden}),
+        }
+    }
+
+    pub fn to_onnx(&self, params: &[ParamData], meta: &[(String, String)]) -> Vec<u8> {
+        match self {
+            SamplerSpec::Made(s) => super::made::to_onnx(s, params, meta),
+            SamplerSpec::Gru(s) => super::gru::to_onnx(s, params, meta),
+        }
+    }
+
+    pub fn step_to_onnx(&self, params: &[ParamData], meta: &[(String, String)]) -> Vec<u8> {
+        match self {
+            SamplerSpec::Made(s) => super::made::step_to_onnx(s, params, meta),
+            SamplerSpec::Gru(s) => super::gru::step_to_onnx(s, params, meta),
+        }
+    }
+}
+
+/// A sampler's weights on the host, ready to evaluate and sample.
+pub enum HostSampler {
+    Made(HostMade),
+    Gru(HostGru),
+}
+
+impl HostSampler {
+    pub fn new(spec: &SamplerSpec, params: &[ParamData]) -> Result<HostSampler, String> {
+        Ok(match spec {
+            SamplerSpec::Made(s) => HostSampler::Made(HostMade::new(s, params)),
+            SamplerSpec::Gru(s) => HostSampler::Gru(HostGru::new(s, params)?),
+        })
+    }
+
+    pub fn sites(&self) -> usize {
+        match self {
+            HostSampler::Made(m) => m.spec.sites(),
+            HostSampler::Gru(g) => g.spec.sites(),
+        }
+    }
+
+    pub fn log_q_raw(&self, s: &[i8]) -> f64 {
+        match self {
+            HostSampler::Made(m) => m.log_q_raw(s),
+            HostSampler::Gru(g) => g.log_q_raw(s),
+        }
+    }
+
+    /// One configuration per rng into `s` (b-major), log q̃ into `log_q`.
+    pub fn sample_block(
+        &self,
+        rngs: &mut [ChaCha8Rng],
+        s: &mut [i8],
+        log_q: &mut [f64],
+        work: &mut Vec<Vec<f32>>,
+    ) {
+        match self {
+            HostSampler::Made(m) => m.sample_block(rngs, s, log_q, work),
+            HostSampler::Gru(g) => g.sample_block(rngs, s, log_q),
+        }
+    }
+}
+
+/// The spec, z2 flag and parameters of a sampler file fit-sampler wrote.
+pub fn from_onnx(bytes: &[u8]) -> Result<(SamplerSpec, bool, Vec<ParamData>), String> {
+    let model = super::onnx::decode(bytes).map_err(|e| format!("not an ONNX model ({e})"))?;
+    let meta = |key: &str| {
+        model
+            .metadata_props
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.value.clone())
+            .ok_or_else(|| format!("metadata lacks {key}"))
+    };
+    let network: serde_json::Value = serde_json::from_str(&meta("phasekit.network")?)
+        .map_err(|e| format!("phasekit.network: {e}"))?;
+    match network["arch"].as_str() {
+        Some("made") => {
+            let (s, z2, p) = super::made::from_onnx(bytes)?;
+            Ok((SamplerSpec::Made(s), z2, p))
+        }
+        Some("gru") => {
+            let spec = GruSpec {
+                l: meta("phasekit.L")?
+                    .parse()
+                    .map_err(|_| "phasekit.L is not a number")?,
+                hidden: network["hidden"]
+                    .as_u64()
+                    .ok_or("phasekit.network lacks hidden")? as usize,
+            };
+            spec.check()?;
+            let z2 = meta("phasekit.z2")? == "true";
+            let graph = model.graph.as_ref().ok_or("no graph")?;
+            let find = |name: &str| -> Option<Vec<f32>> {
+                graph.initializer.iter().find(|t| t.name == name).map(|t| {
+                    t.raw_data
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
+                })
+            };
+            let params = super::gru::params_from_initializers(&spec, &find)?;
+            Ok((SamplerSpec::Gru(spec), z2, params))
+        }
+        _ => Err(format!("network {network} is neither a MADE nor a GRU")),
+    }
+}
