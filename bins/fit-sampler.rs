@@ -6,23 +6,12 @@ use std::time::Instant;
 
 use clap::Parser;
 use phasekit::cli::{self, Common};
-use phasekit::fit::sampler::{run, Objective, SamplerConfig, SamplerOutputs, Target};
+use phasekit::fit::sampler::{run, Arch, Objective, SamplerConfig, SamplerOutputs, Target};
 use phasekit::io::stdio::at_most_one_stdout;
-use phasekit::nn::autoreg::SamplerSpec;
-use phasekit::nn::gru::GruSpec;
-use phasekit::nn::made::MadeSpec;
 use phasekit::train::TrainFlags;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Arch {
-    /// VAN's masked dense network (channels per site: --width, default 4)
-    Made,
-    /// one GRU layer over the sites (hidden units: --width, default 64), as in the DCL paper
-    Gru,
-}
 
 /// Train q(s) = Π_i q(s_i | s_<i) over L×L Ising configurations in raster
 /// order, E = −J Σ⟨ij⟩ s_i s_j − h Σ s_i at temperature T. Reverse KL needs
@@ -50,10 +39,13 @@ struct Args {
     j: f64,
     #[arg(long, value_enum, default_value_t = Arch::Made)]
     arch: Arch,
-    /// Masked layers (made).
+    /// Masked layers (made, pixelcnn).
     #[arg(long, default_value_t = 3)]
     depth: usize,
-    /// Channels per site (made) or hidden units (gru) [default: 4 / 64].
+    /// Half the kernel size of pixelcnn (VAN's half_kernel_size): kernels are (2K+1)×(2K+1).
+    #[arg(long, default_value_t = 3)]
+    kernel: usize,
+    /// Channels per site (made), hidden units (gru) or channels (pixelcnn) [default: 4 / 64 / 16].
     #[arg(long)]
     width: Option<usize>,
     /// Spin-flip symmetric q(s) = ½[q̃(s) + q̃(−s)].
@@ -121,17 +113,7 @@ fn main() -> ExitCode {
                 h: args.h,
                 j: args.j,
             },
-            spec: match args.arch {
-                Arch::Made => SamplerSpec::Made(MadeSpec {
-                    l: args.l,
-                    depth: args.depth,
-                    width: args.width.unwrap_or(4),
-                }),
-                Arch::Gru => SamplerSpec::Gru(GruSpec {
-                    l: args.l,
-                    hidden: args.width.unwrap_or(64),
-                }),
-            },
+            spec: args.arch.spec(args.l, args.depth, args.width, args.kernel),
             z2: args.z2,
             objective: args.objective,
             beta_anneal: args.beta_anneal,

@@ -36,6 +36,46 @@ const SAMPLE_BLOCK: usize = 128;
 /// Held-out configurations in the fixed test-loss set, at most.
 const TEST_SET: usize = 4096;
 
+/// The network family of a sampler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arch {
+    /// VAN's masked dense network (channels per site: --width, default 4)
+    Made,
+    /// one GRU layer over the sites (hidden units: --width, default 64), as in the DCL paper
+    Gru,
+    /// VAN's masked convolutions ((2·--kernel+1)² kernels, --width channels, default 16); for GPUs
+    Pixelcnn,
+}
+
+impl Arch {
+    /// The network the flags describe; `width` defaults per family.
+    pub fn spec(
+        self,
+        l: usize,
+        depth: usize,
+        width: Option<usize>,
+        half_kernel: usize,
+    ) -> SamplerSpec {
+        match self {
+            Arch::Made => SamplerSpec::Made(crate::nn::made::MadeSpec {
+                l,
+                depth,
+                width: width.unwrap_or(4),
+            }),
+            Arch::Gru => SamplerSpec::Gru(crate::nn::gru::GruSpec {
+                l,
+                hidden: width.unwrap_or(64),
+            }),
+            Arch::Pixelcnn => SamplerSpec::Pixel(crate::nn::pixelcnn::PixelSpec {
+                l,
+                depth,
+                width: width.unwrap_or(16),
+                half_kernel,
+            }),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Objective {
@@ -199,7 +239,7 @@ pub struct TrainedSampler {
     pub spec: SamplerSpec,
     pub onnx: Vec<u8>,
     /// the step graph for sequential sampling (schemas/models.md)
-    pub step_onnx: Vec<u8>,
+    pub step_onnx: Option<Vec<u8>>,
     pub log: Vec<LogRow>,
     pub steps_per_s: f64,
     pub parameters: usize,
@@ -404,8 +444,8 @@ pub fn exact_reference(cfg: &SamplerConfig) -> Option<(&'static str, f64)> {
 pub fn run(cfg: &SamplerConfig, out: &SamplerOutputs, common: &Common) -> Result<TrainedSampler> {
     let trained = train(cfg, common)?;
     crate::io::atomic::write_bytes(out.model, &trained.onnx)?;
-    if let Some(p) = out.step {
-        crate::io::atomic::write_bytes(p, &trained.step_onnx)?;
+    if let (Some(p), Some(step)) = (out.step, &trained.step_onnx) {
+        crate::io::atomic::write_bytes(p, step)?;
     }
     let mut bounds = Bounds::new();
     bounds.insert("T".into(), [cfg.target.t; 2]);

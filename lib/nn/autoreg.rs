@@ -6,12 +6,14 @@ use serde_json::json;
 
 use super::gru::{GruSpec, HostGru};
 use super::made::{HostMade, MadeSpec};
+use super::pixelcnn::{HostPixel, PixelSpec};
 use super::program::ParamData;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum SamplerSpec {
     Made(MadeSpec),
     Gru(GruSpec),
+    Pixel(PixelSpec),
 }
 
 impl SamplerSpec {
@@ -19,6 +21,7 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Made(s) => s.l,
             SamplerSpec::Gru(s) => s.l,
+            SamplerSpec::Pixel(s) => s.l,
         }
     }
 
@@ -30,6 +33,7 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Made(s) => s.check(),
             SamplerSpec::Gru(s) => s.check(),
+            SamplerSpec::Pixel(s) => s.check(),
         }
     }
 
@@ -37,6 +41,7 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Made(s) => s.init(rng),
             SamplerSpec::Gru(s) => s.init(rng),
+            SamplerSpec::Pixel(s) => s.init(rng),
         }
     }
 
@@ -45,6 +50,9 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Made(s) => json!({"arch": "made", "depth": s.depth, "width": s.width}),
             SamplerSpec::Gru(s) => json!({"arch": "gru", "hidden": s.hidden}),
+            SamplerSpec::Pixel(s) => {
+                json!({"arch": "pixelcnn", "depth": s.depth, "width": s.width, "half_kernel": s.half_kernel})
+            }
         }
     }
 
@@ -52,13 +60,16 @@ impl SamplerSpec {
         match self {
             SamplerSpec::Made(s) => super::made::to_onnx(s, params, meta),
             SamplerSpec::Gru(s) => super::gru::to_onnx(s, params, meta),
+            SamplerSpec::Pixel(s) => super::pixelcnn::to_onnx(s, params, meta),
         }
     }
 
-    pub fn step_to_onnx(&self, params: &[ParamData], meta: &[(String, String)]) -> Vec<u8> {
+    /// The step graph, for the networks that have one (not a PixelCNN).
+    pub fn step_to_onnx(&self, params: &[ParamData], meta: &[(String, String)]) -> Option<Vec<u8>> {
         match self {
-            SamplerSpec::Made(s) => super::made::step_to_onnx(s, params, meta),
-            SamplerSpec::Gru(s) => super::gru::step_to_onnx(s, params, meta),
+            SamplerSpec::Made(s) => Some(super::made::step_to_onnx(s, params, meta)),
+            SamplerSpec::Gru(s) => Some(super::gru::step_to_onnx(s, params, meta)),
+            SamplerSpec::Pixel(_) => None,
         }
     }
 }
@@ -67,6 +78,7 @@ impl SamplerSpec {
 pub enum HostSampler {
     Made(HostMade),
     Gru(HostGru),
+    Pixel(HostPixel),
 }
 
 impl HostSampler {
@@ -74,6 +86,7 @@ impl HostSampler {
         Ok(match spec {
             SamplerSpec::Made(s) => HostSampler::Made(HostMade::new(s, params)),
             SamplerSpec::Gru(s) => HostSampler::Gru(HostGru::new(s, params)?),
+            SamplerSpec::Pixel(s) => HostSampler::Pixel(HostPixel::new(s, params)?),
         })
     }
 
@@ -81,6 +94,7 @@ impl HostSampler {
         match self {
             HostSampler::Made(m) => m.spec.sites(),
             HostSampler::Gru(g) => g.spec.sites(),
+            HostSampler::Pixel(p) => p.spec.sites(),
         }
     }
 
@@ -88,6 +102,7 @@ impl HostSampler {
         match self {
             HostSampler::Made(m) => m.log_q_raw(s),
             HostSampler::Gru(g) => g.log_q_raw(s),
+            HostSampler::Pixel(p) => p.log_q_raw(s),
         }
     }
 
@@ -102,6 +117,7 @@ impl HostSampler {
         match self {
             HostSampler::Made(m) => m.sample_block(rngs, s, log_q, work),
             HostSampler::Gru(g) => g.sample_block(rngs, s, log_q),
+            HostSampler::Pixel(p) => p.sample_block(rngs, s, log_q),
         }
     }
 }
@@ -147,6 +163,50 @@ pub fn from_onnx(bytes: &[u8]) -> Result<(SamplerSpec, bool, Vec<ParamData>), St
             let params = super::gru::params_from_initializers(&spec, &find)?;
             Ok((SamplerSpec::Gru(spec), z2, params))
         }
-        _ => Err(format!("network {network} is neither a MADE nor a GRU")),
+        Some("pixelcnn") => {
+            let num = |k: &str| {
+                network[k]
+                    .as_u64()
+                    .map(|v| v as usize)
+                    .ok_or(format!("phasekit.network lacks {k}"))
+            };
+            let spec = PixelSpec {
+                l: meta("phasekit.L")?
+                    .parse()
+                    .map_err(|_| "phasekit.L is not a number")?,
+                depth: num("depth")?,
+                width: num("width")?,
+                half_kernel: num("half_kernel")?,
+            };
+            spec.check()?;
+            let z2 = meta("phasekit.z2")? == "true";
+            let graph = model.graph.as_ref().ok_or("no graph")?;
+            let params = graph
+                .initializer
+                .iter()
+                .filter(|t| {
+                    t.name.len() > 1
+                        && "wba".contains(&t.name[..1])
+                        && t.name[1..].parse::<usize>().is_ok()
+                })
+                .map(|t| ParamData {
+                    name: t.name.clone(),
+                    // PReLU slopes are stored [C, 1, 1] for broadcasting
+                    shape: if t.name.starts_with('a') {
+                        vec![t.dims[0] as usize]
+                    } else {
+                        t.dims.iter().map(|&d| d as usize).collect()
+                    },
+                    data: t
+                        .raw_data
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect(),
+                })
+                .collect::<Vec<_>>();
+            HostPixel::new(&spec, &params)?;
+            Ok((SamplerSpec::Pixel(spec), z2, params))
+        }
+        _ => Err(format!("network {network} is not a MADE, GRU or PixelCNN")),
     }
 }

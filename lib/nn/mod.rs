@@ -8,5 +8,6 @@ pub mod icnn;
 pub mod made;
 pub mod objectives;
 pub mod onnx;
+pub mod pixelcnn;
 pub mod posterior;
 pub mod program;

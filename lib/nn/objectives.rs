@@ -12,6 +12,7 @@ use super::burn_exec::{forward, icnn_weights, to_vec, BurnAlgebra, Loss, Net, Tr
 use super::gru::GruSpec;
 use super::icnn::{propagate, IcnnSpec};
 use super::made::MadeSpec;
+use super::pixelcnn::PixelSpec;
 
 /// Soft cross-entropy −Σ target · log softmax(logits), averaged over the batch.
 pub fn soft_cross_entropy(logits: Tensor<3>, target: Tensor<2>) -> Tensor<1> {
@@ -131,6 +132,13 @@ impl SamplerObjective {
                     .collect()
             }
             SamplerSpec::Gru(_) => Vec::new(),
+            SamplerSpec::Pixel(p) => {
+                let k = p.kernel();
+                vec![
+                    Tensor::<2>::from_data(TensorData::new(p.mask(true), [k, k]), device),
+                    Tensor::<2>::from_data(TensorData::new(p.mask(false), [k, k]), device),
+                ]
+            }
         };
         SamplerObjective {
             spec: spec.clone(),
@@ -153,7 +161,39 @@ impl SamplerObjective {
         match &self.spec {
             SamplerSpec::Made(m) => self.made_logits(m, net, x),
             SamplerSpec::Gru(g) => Self::gru_logits(g, net, x),
+            SamplerSpec::Pixel(p) => self.pixel_logits(p, net, x),
         }
+    }
+
+    /// Masked convolutions with zero padding; masks [k, k] broadcast over channels.
+    fn pixel_logits(&self, spec: &PixelSpec, net: &Net, x: Tensor<2>) -> Tensor<2> {
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let [b, n] = x.dims();
+        let (l, k, c) = (spec.l, spec.kernel(), spec.half_kernel);
+        let d = spec.channels();
+        let mut h = x.reshape([b, 1, l, l]);
+        for layer in 1..=spec.depth {
+            let mask = self.masks[if layer == 1 { 0 } else { 1 }]
+                .clone()
+                .reshape([1, 1, k, k]);
+            let w = Self::param(net, &format!("w{layer}")).reshape([d[layer], d[layer - 1], k, k])
+                * mask;
+            let bias = Self::param(net, &format!("b{layer}"));
+            let opts = ConvOptions {
+                stride: [1, 1],
+                padding: [(c, c), (c, c)],
+                dilation: [1, 1],
+                groups: 1,
+            };
+            h = conv2d(h, w, Some(bias), opts);
+            if layer < spec.depth {
+                let a = Self::param(net, &format!("a{layer}")).reshape([1, d[layer], 1, 1]);
+                let pos = burn::tensor::activation::relu(h.clone());
+                h = pos.clone() + (h - pos) * a;
+            }
+        }
+        h.reshape([b, n])
     }
 
     /// The GRU run over the sites, gates fused: step i reads s_{i−1}.
