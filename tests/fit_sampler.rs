@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::*;
 use phasekit::exact::ising::{brute_force, kaufman};
-use phasekit::fit::sampler::sample_configurations;
+use phasekit::fit::sampler::{sample_configurations, sample_with_log_q};
 use phasekit::nn::autoreg::{from_onnx, HostSampler, SamplerSpec};
 use phasekit::nn::burn_exec::{train_device, Net};
 use phasekit::nn::gru::GruSpec;
@@ -211,6 +211,18 @@ fn burn_onnx_and_the_cached_host_path_agree() {
                     worst_cached = worst_cached.max((lq[0] - ort[k as usize]).abs() / 16.0);
                 }
             }
+            // the library's i.i.d. draws with their log q, z2 included
+            let (s2, lq2) = sample_with_log_q(&made, z2, 11, 0, 300);
+            assert_eq!(s2, s, "the same draws with and without log q");
+            let worst_library = lq2
+                .iter()
+                .zip(&ort)
+                .map(|(a, b)| (a - b).abs() / 16.0)
+                .fold(0.0, f64::max);
+            assert!(
+                worst_library < 1e-5,
+                "library log q off by {worst_library} per site"
+            );
             // burn's forward (training) on the same configurations
             let device = train_device(Device::Cpu).unwrap();
             let net = Net::new(Program::default(), params.clone(), &device);
@@ -224,7 +236,7 @@ fn burn_onnx_and_the_cached_host_path_agree() {
                 .map(|(a, b)| (a - b).abs() / 16.0)
                 .fold(0.0, f64::max);
             println!(
-                "{} z2 {z2}: per-site |Δ log q| host {worst_host:.2e}, cached {worst_cached:.2e}, burn {worst_burn:.2e}",
+                "{} z2 {z2}: per-site |Δ log q| host {worst_host:.2e}, cached {worst_cached:.2e}, library {worst_library:.2e}, burn {worst_burn:.2e}",
                 spec.network()
             );
             assert!(worst_host < 1e-5 && worst_cached < 1e-5 && worst_burn < 1e-5);
