@@ -122,91 +122,64 @@ impl HostSampler {
     }
 }
 
-/// The spec, z2 flag and parameters of a sampler file fit-sampler wrote.
+/// The spec, z2 flag and parameters of a sampler file fit-sampler wrote
+/// (schemas/models.md); errors say what is missing or malformed.
 pub fn from_onnx(bytes: &[u8]) -> Result<(SamplerSpec, bool, Vec<ParamData>), String> {
+    use super::onnx::{initializer_f32, metadata};
     let model = super::onnx::decode(bytes).map_err(|e| format!("not an ONNX model ({e})"))?;
-    let meta = |key: &str| {
-        model
-            .metadata_props
-            .iter()
-            .find(|p| p.key == key)
-            .map(|p| p.value.clone())
-            .ok_or_else(|| format!("metadata lacks {key}"))
-    };
+    let meta = |key: &str| metadata(&model, key).ok_or_else(|| format!("metadata lacks {key}"));
     let network: serde_json::Value = serde_json::from_str(&meta("phasekit.network")?)
         .map_err(|e| format!("phasekit.network: {e}"))?;
-    match network["arch"].as_str() {
-        Some("made") => {
-            let (s, z2, p) = super::made::from_onnx(bytes)?;
-            Ok((SamplerSpec::Made(s), z2, p))
-        }
-        Some("gru") => {
-            let spec = GruSpec {
-                l: meta("phasekit.L")?
-                    .parse()
-                    .map_err(|_| "phasekit.L is not a number")?,
-                hidden: network["hidden"]
-                    .as_u64()
-                    .ok_or("phasekit.network lacks hidden")? as usize,
-            };
-            spec.check()?;
-            let z2 = meta("phasekit.z2")? == "true";
-            let graph = model.graph.as_ref().ok_or("no graph")?;
-            let find = |name: &str| -> Option<Vec<f32>> {
-                graph.initializer.iter().find(|t| t.name == name).map(|t| {
-                    t.raw_data
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect()
-                })
-            };
-            let params = super::gru::params_from_initializers(&spec, &find)?;
-            Ok((SamplerSpec::Gru(spec), z2, params))
-        }
-        Some("pixelcnn") => {
-            let num = |k: &str| {
-                network[k]
-                    .as_u64()
-                    .map(|v| v as usize)
-                    .ok_or(format!("phasekit.network lacks {k}"))
-            };
-            let spec = PixelSpec {
-                l: meta("phasekit.L")?
-                    .parse()
-                    .map_err(|_| "phasekit.L is not a number")?,
-                depth: num("depth")?,
-                width: num("width")?,
-                half_kernel: num("half_kernel")?,
-            };
-            spec.check()?;
-            let z2 = meta("phasekit.z2")? == "true";
-            let graph = model.graph.as_ref().ok_or("no graph")?;
-            let params = graph
-                .initializer
-                .iter()
-                .filter(|t| {
-                    t.name.len() > 1
-                        && "wba".contains(&t.name[..1])
-                        && t.name[1..].parse::<usize>().is_ok()
-                })
-                .map(|t| ParamData {
-                    name: t.name.clone(),
-                    // PReLU slopes are stored [C, 1, 1] for broadcasting
-                    shape: if t.name.starts_with('a') {
-                        vec![t.dims[0] as usize]
-                    } else {
-                        t.dims.iter().map(|&d| d as usize).collect()
-                    },
-                    data: t
-                        .raw_data
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect(),
-                })
-                .collect::<Vec<_>>();
-            HostPixel::new(&spec, &params)?;
-            Ok((SamplerSpec::Pixel(spec), z2, params))
-        }
-        _ => Err(format!("network {network} is not a MADE, GRU or PixelCNN")),
-    }
+    let num = |k: &str| {
+        network[k]
+            .as_u64()
+            .map(|v| v as usize)
+            .ok_or(format!("phasekit.network lacks {k}"))
+    };
+    let l: usize = meta("phasekit.L")?
+        .parse()
+        .map_err(|_| "phasekit.L is not a number")?;
+    let spec = match network["arch"].as_str() {
+        Some("made") => SamplerSpec::Made(MadeSpec {
+            l,
+            depth: num("depth")?,
+            width: num("width")?,
+        }),
+        Some("gru") => SamplerSpec::Gru(GruSpec {
+            l,
+            hidden: num("hidden")?,
+        }),
+        Some("pixelcnn") => SamplerSpec::Pixel(PixelSpec {
+            l,
+            depth: num("depth")?,
+            width: num("width")?,
+            half_kernel: num("half_kernel")?,
+        }),
+        _ => return Err(format!("network {network} is not a MADE, GRU or PixelCNN")),
+    };
+    spec.check()?;
+    let z2 = meta("phasekit.z2")? == "true";
+    let find = |name: &str| initializer_f32(&model, name).map(|(_, v)| v);
+    let params = match &spec {
+        SamplerSpec::Gru(g) => super::gru::params_from_initializers(g, &find)?,
+        // MADE and PixelCNN: w{k}, b{k}, a{k} as trained (shapes from the fresh spec)
+        _ => spec
+            .init(&mut rand_chacha::rand_core::SeedableRng::seed_from_u64(0))
+            .into_iter()
+            .map(|p| {
+                let data = find(&p.name).ok_or_else(|| format!("no initializer {}", p.name))?;
+                if data.len() != p.data.len() {
+                    return Err(format!(
+                        "{} holds {} values, expected {}",
+                        p.name,
+                        data.len(),
+                        p.data.len()
+                    ));
+                }
+                Ok(ParamData { data, ..p })
+            })
+            .collect::<Result<Vec<_>, String>>()?,
+    };
+    HostSampler::new(&spec, &params)?;
+    Ok((spec, z2, params))
 }

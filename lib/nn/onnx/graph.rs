@@ -226,6 +226,31 @@ pub fn decode(bytes: &[u8]) -> Result<ModelProto, prost::DecodeError> {
     ModelProto::decode(bytes)
 }
 
+/// A metadata_props value of a model.
+pub fn metadata(model: &ModelProto, key: &str) -> Option<String> {
+    model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| p.value.clone())
+}
+
+/// A float initializer stored as raw data: (dims, values).
+pub fn initializer_f32(model: &ModelProto, name: &str) -> Option<(Vec<usize>, Vec<f32>)> {
+    let t = model
+        .graph
+        .as_ref()?
+        .initializer
+        .iter()
+        .find(|t| t.name == name)?;
+    let values = t
+        .raw_data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Some((t.dims.iter().map(|&d| d as usize).collect(), values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

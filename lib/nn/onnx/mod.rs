@@ -5,4 +5,6 @@
 pub mod graph;
 pub mod proto;
 
-pub use graph::{decode, encode, Attr, Dim, GraphBuilder, IR_VERSION, OPSET};
+pub use graph::{
+    decode, encode, initializer_f32, metadata, Attr, Dim, GraphBuilder, IR_VERSION, OPSET,
+};
