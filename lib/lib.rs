@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod cli;
 pub mod contract;
 pub mod error;
+pub mod estimate;
 pub mod exact;
 pub mod fit;
 pub mod generate;
