@@ -279,10 +279,7 @@ fn step_nodes(g: &mut GraphBuilder, w: &GateNames, x: &str, h: &str) -> (String,
 pub fn to_onnx(spec: &GruSpec, params: &[ParamData], metadata: &[(String, String)]) -> Vec<u8> {
     let (l, n, hd) = (spec.l, spec.sites(), spec.hidden);
     let mut g = GraphBuilder::new("phasekit_sampler_gru");
-    let x = g.input_f32(
-        "x",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    let x = g.input_f32("x", &Dim::lattice(l));
     let w = gate_weights(&mut g, spec, params);
     let flat = g.const_i64("flat", &[-1, n as i64]);
     let xf = g.op("Reshape", &[&x, &flat], &[]);
@@ -315,10 +312,7 @@ pub fn to_onnx(spec: &GruSpec, params: &[ParamData], metadata: &[(String, String
     let all = g.op("Concat", &refs, &[("axis", Attr::Int(1))]);
     let image = g.const_i64("image", &[-1, 1, l as i64, l as i64]);
     g.op_into("Reshape", &[&all, &image], &["logits"], &[]);
-    g.output_f32(
-        "logits",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    g.output_f32("logits", &Dim::lattice(l));
     encode(&g.finish(
         "phasekit autoregressive sampler (GRU): logit of s_i = +1 given s_<i, raster order",
         metadata,

@@ -323,10 +323,7 @@ pub fn to_onnx(spec: &MadeSpec, params: &[ParamData], metadata: &[(String, Strin
     let host = HostMade::new(spec, params);
     let (l, n) = (spec.l, spec.sites());
     let mut g = GraphBuilder::new("phasekit_sampler");
-    let x = g.input_f32(
-        "x",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    let x = g.input_f32("x", &Dim::lattice(l));
     let flat = g.const_i64("flat", &[-1, n as i64]);
     let mut h = g.op("Reshape", &[&x, &flat], &[]);
     for (k, layer) in host.layers.iter().enumerate() {
@@ -345,10 +342,7 @@ pub fn to_onnx(spec: &MadeSpec, params: &[ParamData], metadata: &[(String, Strin
     }
     let image = g.const_i64("image", &[-1, 1, l as i64, l as i64]);
     g.op_into("Reshape", &[&h, &image], &["logits"], &[]);
-    g.output_f32(
-        "logits",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    g.output_f32("logits", &Dim::lattice(l));
     encode(&g.finish(
         "phasekit autoregressive sampler (MADE): logit of s_i = +1 given s_<i, raster order",
         metadata,

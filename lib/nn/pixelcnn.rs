@@ -240,10 +240,7 @@ pub fn to_onnx(spec: &PixelSpec, params: &[ParamData], metadata: &[(String, Stri
     let (l, kh, c) = (spec.l, spec.kernel(), spec.half_kernel as i64);
     let d = spec.channels();
     let mut g = GraphBuilder::new("phasekit_sampler_pixelcnn");
-    let x = g.input_f32(
-        "x",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    let x = g.input_f32("x", &Dim::lattice(l));
     let mut h = x;
     for (k, ConvLayer { w, b, slope }) in host.layers.iter().enumerate() {
         let wn = g.weight(&format!("w{}", k + 1), &[d[k + 1], d[k], kh, kh], w);
@@ -263,10 +260,7 @@ pub fn to_onnx(spec: &PixelSpec, params: &[ParamData], metadata: &[(String, Stri
             h = g.op("PRelu", &[&h, &an], &[]);
         }
     }
-    g.output_f32(
-        "logits",
-        &[Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)],
-    );
+    g.output_f32("logits", &Dim::lattice(l));
     encode(&g.finish(
         "phasekit autoregressive sampler (PixelCNN): logit of s_i = +1 given s_<i, raster order",
         metadata,

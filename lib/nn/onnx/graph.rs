@@ -21,6 +21,11 @@ impl Dim {
     pub fn batch() -> Dim {
         Dim::Sym("N".into())
     }
+
+    /// [N, 1, L, L]: a batch of L×L lattices (a sampler's `x` and `logits`).
+    pub fn lattice(l: usize) -> [Dim; 4] {
+        [Dim::batch(), Dim::Fixed(1), Dim::Fixed(l), Dim::Fixed(l)]
+    }
 }
 
 #[derive(Clone, Debug)]
