@@ -45,6 +45,17 @@ pub fn col_f64<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a [f64]> {
     Ok(a.values())
 }
 
+/// A nullable Float64 column (e.g. an estimate's std_error), nulls as None.
+pub fn col_f64_or_null(batch: &RecordBatch, name: &str) -> Result<Vec<Option<f64>>> {
+    let a = batch
+        .column_by_name(name)
+        .ok_or_else(|| anyhow!("column '{name}' missing from batch"))?
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| anyhow!("column '{name}' is not Float64"))?;
+    Ok(a.iter().collect())
+}
+
 /// A string column as a plain Utf8 array (other string encodings are cast).
 pub fn col_str<'a>(batch: &'a RecordBatch, name: &str) -> Result<Cow<'a, StringArray>> {
     let a = column(batch, name)?;

@@ -3,6 +3,7 @@
 //! was expected.
 
 pub mod columns;
+pub mod estimates;
 pub mod rules;
 pub mod table;
 pub mod thermo;

@@ -79,6 +79,8 @@ pub struct ColumnRule {
     pub name: String,
     pub ty: ColType,
     pub required: bool,
+    /// values may be null (e.g. an estimate with no standard error)
+    pub nullable: bool,
 }
 
 fn req(name: impl Into<String>, ty: ColType) -> ColumnRule {
@@ -86,7 +88,14 @@ fn req(name: impl Into<String>, ty: ColType) -> ColumnRule {
         name: name.into(),
         ty,
         required: true,
+        nullable: false,
     }
+}
+
+/// A rule whose values may be null.
+fn nullable(mut rule: ColumnRule) -> ColumnRule {
+    rule.nullable = true;
+    rule
 }
 
 fn opt(name: impl Into<String>, ty: ColType) -> ColumnRule {
@@ -94,6 +103,7 @@ fn opt(name: impl Into<String>, ty: ColType) -> ColumnRule {
         name: name.into(),
         ty,
         required: false,
+        nullable: false,
     }
 }
 
@@ -129,6 +139,9 @@ pub fn rules_for(path: &Path, meta: &FileMeta) -> Result<Vec<ColumnRule>, InputE
                     .map(|o| opt(*o, ColType::Float64)),
             );
             rules.push(opt("method", ColType::Utf8));
+            // nis-estimate's --samples-out: log q of the sampler, log w = −βE − log q
+            rules.push(opt("log_q", ColType::Float64));
+            rules.push(opt("log_w", ColType::Float64));
         }
         Kind::Bundles => {
             let k_neib: usize = meta.get(path, "k_neib")?;
@@ -166,9 +179,10 @@ pub fn rules_for(path: &Path, meta: &FileMeta) -> Result<Vec<ColumnRule>, InputE
         }
         Kind::Estimates => {
             rules.extend(params());
+            rules.push(req("method", ColType::Utf8));
             rules.push(req("quantity", ColType::Utf8));
             rules.push(req("value", ColType::Float64));
-            rules.push(req("std_error", ColType::Float64));
+            rules.push(nullable(req("std_error", ColType::Float64)));
             rules.push(req("n_samples", ColType::UInt64));
         }
     }
@@ -181,7 +195,7 @@ pub fn schema_for(rules: &[ColumnRule], with_optional: &[&str]) -> SchemaRef {
     let fields: Vec<Field> = rules
         .iter()
         .filter(|r| r.required || with_optional.contains(&r.name.as_str()))
-        .map(|r| Field::new(&r.name, r.ty.data_type(), false))
+        .map(|r| Field::new(&r.name, r.ty.data_type(), r.nullable))
         .collect();
     Arc::new(Schema::new(fields))
 }

@@ -20,6 +20,7 @@ use crate::meta::FileMeta;
 enum Buf {
     U64(Vec<u64>),
     F64(Vec<f64>),
+    F64Null(Vec<Option<f64>>),
     F32(Vec<f32>),
     Str(Vec<String>),
     I8List(Vec<i8>, usize),
@@ -28,8 +29,9 @@ enum Buf {
 }
 
 impl Buf {
-    fn new(ty: &ColType) -> Buf {
+    fn new(ty: &ColType, nullable: bool) -> Buf {
         match ty {
+            ColType::Float64 if nullable => Buf::F64Null(Vec::new()),
             ColType::UInt64 => Buf::U64(Vec::new()),
             ColType::Float64 => Buf::F64(Vec::new()),
             ColType::Float32 => Buf::F32(Vec::new()),
@@ -44,6 +46,7 @@ impl Buf {
         match self {
             Buf::U64(v) => v.len(),
             Buf::F64(v) => v.len(),
+            Buf::F64Null(v) => v.len(),
             Buf::F32(v) => v.len(),
             Buf::Str(v) => v.len(),
             Buf::I8List(v, n) => v.len() / n,
@@ -60,6 +63,7 @@ impl Buf {
         match self {
             Buf::U64(v) => Arc::new(UInt64Array::from(std::mem::take(v))),
             Buf::F64(v) => Arc::new(Float64Array::from(std::mem::take(v))),
+            Buf::F64Null(v) => Arc::new(Float64Array::from(std::mem::take(v))),
             Buf::F32(v) => Arc::new(Float32Array::from(std::mem::take(v))),
             Buf::Str(v) => Arc::new(StringArray::from(std::mem::take(v))),
             Buf::I8List(v, n) => list(
@@ -115,7 +119,7 @@ impl TableWriter {
                 ColType::ListFloat32(n) => 4 * n,
                 _ => 8,
             };
-            bufs.push(Buf::new(&rule.ty));
+            bufs.push(Buf::new(&rule.ty, rule.nullable));
             names.push(f.name().clone());
         }
         // Hand the sink batches of about 8 MiB.
@@ -149,7 +153,16 @@ impl TableWriter {
     pub fn f64(&mut self, col: usize, v: f64) {
         match &mut self.bufs[col] {
             Buf::F64(b) => b.push(v),
+            Buf::F64Null(b) => b.push(Some(v)),
             _ => panic!("column '{}' is not Float64", self.names[col]),
+        }
+    }
+
+    /// A value of a nullable Float64 column (None: null).
+    pub fn f64_or_null(&mut self, col: usize, v: Option<f64>) {
+        match &mut self.bufs[col] {
+            Buf::F64Null(b) => b.push(v),
+            _ => panic!("column '{}' is not nullable Float64", self.names[col]),
         }
     }
 

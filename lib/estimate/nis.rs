@@ -113,6 +113,69 @@ impl Weights {
         }
     }
 
+    /// w̃_k = w_k / mean(w): the weights normalised to mean 1.
+    pub fn normalised(&self) -> Vec<f64> {
+        let mean = self.sums().0 / self.len() as f64;
+        self.scaled.iter().map(|w| w / mean).collect()
+    }
+
+    /// The influence of each sample on ln Ẑ, w̃ − 1: for an estimate built
+    /// from several of these, σ² = Σ_k φ_k² / M² (delta method).
+    pub fn ln_z_influence(&self) -> Vec<f64> {
+        self.normalised().into_iter().map(|w| w - 1.0).collect()
+    }
+
+    /// ⟨O⟩_p and each sample's influence on it, w̃ (O − ⟨O⟩).
+    pub fn mean_influence(&self, o: &[f64]) -> (f64, Vec<f64>) {
+        let value = self.mean(o).value;
+        let phi = self
+            .normalised()
+            .iter()
+            .zip(o)
+            .map(|(w, x)| w * (x - value))
+            .collect();
+        (value, phi)
+    }
+
+    /// The self-normalised variance ⟨(O − ⟨O⟩)²⟩_p with its delta-method σ
+    /// (influence w̃ ((O − ⟨O⟩)² − V); the mean's own term vanishes).
+    pub fn variance(&self, o: &[f64]) -> Estimate {
+        let mu = self.mean(o).value;
+        let sq: Vec<f64> = o.iter().map(|x| (x - mu).powi(2)).collect();
+        self.mean(&sq)
+    }
+
+    /// The log weights as given.
+    pub fn log_w(&self) -> &[f64] {
+        &self.log_w
+    }
+
+    /// mean(log w) = ln Z − KL(q‖p), the variational bound, with σ.
+    pub fn mean_log_w(&self) -> Estimate {
+        let m = self.len() as f64;
+        let mean = self.log_w.iter().sum::<f64>() / m;
+        let var = self.log_w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0).max(1.0);
+        Estimate {
+            value: mean,
+            sigma: (var / m).sqrt(),
+        }
+    }
+
+    /// KL(q‖p) = ln Ẑ − mean(log w) ≥ 0, with the σ of the difference.
+    pub fn kl(&self) -> Estimate {
+        let mean = self.mean_log_w().value;
+        let phi: Vec<f64> = self
+            .ln_z_influence()
+            .iter()
+            .zip(&self.log_w)
+            .map(|(a, lw)| a - (lw - mean))
+            .collect();
+        Estimate {
+            value: self.ln_z().value - mean,
+            sigma: sigma_of(&phi),
+        }
+    }
+
     /// The bootstrap σ of ln Ẑ over `rounds` resamplings (seeded).
     pub fn bootstrap_ln_z(&self, rounds: usize, seed: u64) -> f64 {
         let m = self.len();
@@ -126,6 +189,37 @@ impl Weights {
         let mean = values.iter().sum::<f64>() / rounds as f64;
         (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rounds as f64 - 1.0).max(1.0))
             .sqrt()
+    }
+}
+
+/// σ of an estimate from its per-sample influences: √(Σ φ²)/M.
+pub fn sigma_of(phi: &[f64]) -> f64 {
+    phi.iter().map(|v| v * v).sum::<f64>().sqrt() / phi.len() as f64
+}
+
+/// The p-estimator of ln Z from samples of p (e.g. Swendsen–Wang):
+/// 1/Z = E_p[q/e^{−βE}] = E_p[1/w], so ln Ẑ_p = −ln mean(1/w). Its σ takes
+/// the chain's autocorrelation into account (τ of 1/w in file order).
+pub fn ln_z_from_p(log_w: &[f64]) -> Result<(Estimate, f64), String> {
+    let inv = Weights::new(log_w.iter().map(|v| -v).collect())?;
+    let est = inv.ln_z();
+    let tau = super::autocorr::integrated_time(&inv.scaled).tau;
+    Ok((
+        Estimate {
+            value: -est.value,
+            sigma: est.sigma * (2.0 * tau).sqrt(),
+        },
+        tau,
+    ))
+}
+
+/// The mode-dropping estimator ŵ = Ẑ_q / Ẑ_p (≈ 1 when q covers p; the
+/// fraction of p's mass that q reaches when it drops modes), with σ.
+pub fn mode_dropping(ln_z_q: Estimate, ln_z_p: Estimate) -> Estimate {
+    let value = (ln_z_q.value - ln_z_p.value).exp();
+    Estimate {
+        value,
+        sigma: value * (ln_z_q.sigma.powi(2) + ln_z_p.sigma.powi(2)).sqrt(),
     }
 }
 

@@ -1,13 +1,19 @@
 //! The autoregressive sampler family behind one interface: the network's
 //! spec, its export, reading an exported file back, and host sampling.
 
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::gru::{GruSpec, HostGru};
 use super::made::{HostMade, MadeSpec};
 use super::pixelcnn::{HostPixel, PixelSpec};
 use super::program::ParamData;
+use crate::sim::rng::chain_rng;
+
+/// Configurations drawn together (each weight loaded once per block).
+const SAMPLE_BLOCK: usize = 128;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum SamplerSpec {
@@ -182,4 +188,83 @@ pub fn from_onnx(bytes: &[u8]) -> Result<(SamplerSpec, bool, Vec<ParamData>), St
     };
     HostSampler::new(&spec, &params)?;
     Ok((spec, z2, params))
+}
+
+/// Draw `count` configurations of `made` (z2: each flipped with probability
+/// ½), configuration k from its own stream (`seed`, `base` + k), so the
+/// result is the same whatever the thread count. Returns ±1 states, row-major.
+pub fn sample_configurations(
+    made: &HostSampler,
+    z2: bool,
+    seed: u64,
+    base: u64,
+    count: usize,
+) -> Vec<i8> {
+    draw(made, z2, seed, base, count, false).0
+}
+
+/// As [`sample_configurations`], with log q of every configuration (f64):
+/// the sampling path's own log q̃, and for z2 log q = logsumexp(log q̃(s),
+/// log q̃(−s)) − ln 2 with q̃(−s) from one more pass. Importance weights
+/// need exactly the q the configurations were drawn from.
+pub fn sample_with_log_q(
+    made: &HostSampler,
+    z2: bool,
+    seed: u64,
+    base: u64,
+    count: usize,
+) -> (Vec<i8>, Vec<f64>) {
+    draw(made, z2, seed, base, count, true)
+}
+
+fn draw(
+    made: &HostSampler,
+    z2: bool,
+    seed: u64,
+    base: u64,
+    count: usize,
+    with_log_q: bool,
+) -> (Vec<i8>, Vec<f64>) {
+    let n = made.sites();
+    let mut out = vec![0i8; count * n];
+    let mut log_q = vec![0.0; if with_log_q { count } else { 0 }];
+    let mut lq_chunks: Vec<&mut [f64]> = if with_log_q {
+        log_q.chunks_mut(SAMPLE_BLOCK).collect()
+    } else {
+        (0..count.div_ceil(SAMPLE_BLOCK))
+            .map(|_| <&mut [f64]>::default())
+            .collect()
+    };
+    out.par_chunks_mut(n * SAMPLE_BLOCK)
+        .zip(lq_chunks.par_iter_mut())
+        .enumerate()
+        .for_each_init(Vec::new, |work, (blk, (s, lq_out))| {
+            let first = (blk * SAMPLE_BLOCK) as u64;
+            let mut rngs: Vec<_> = (0..s.len() / n)
+                .map(|k| chain_rng(seed, base + first + k as u64))
+                .collect();
+            let mut lq = vec![0.0; rngs.len()];
+            made.sample_block(&mut rngs, s, &mut lq, work);
+            if z2 {
+                for (c, rng) in s.chunks_mut(n).zip(&mut rngs) {
+                    if rng.random::<bool>() {
+                        c.iter_mut().for_each(|v| *v = -*v);
+                    }
+                }
+            }
+            if with_log_q {
+                for ((dst, &raw), c) in lq_out.iter_mut().zip(&lq).zip(s.chunks(n)) {
+                    *dst = if z2 {
+                        // the drawn s may be q̃'s sample or its flip: evaluate both
+                        let neg: Vec<i8> = c.iter().map(|v| -v).collect();
+                        let (a, b) = (made.log_q_raw(c), made.log_q_raw(&neg));
+                        let m = a.max(b);
+                        m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
+                    } else {
+                        raw
+                    };
+                }
+            }
+        });
+    (out, log_q)
 }

@@ -217,3 +217,114 @@ pub fn thermo_maps(path: &Path, thermo: &Thermo, grid: &Grid) -> Result<()> {
         Ok(())
     })
 }
+
+/// Pixel size of nis-estimate's diagnostics (three panels side by side).
+pub const NIS_SIZE: (u32, u32) = (1500, 480);
+/// Bins of the log-weight histogram.
+const LOG_W_BINS: usize = 60;
+
+/// What nis-estimate's figure shows.
+pub struct NisDiagnostics {
+    /// log w − ln Ẑ of every sample
+    pub normalised_log_w: Vec<f64>,
+    /// (samples, F/N, σ) over growing prefixes of the sample
+    pub running_f: Vec<(f64, f64, f64)>,
+    /// (samples, ESS/M)
+    pub running_ess: Vec<(f64, f64)>,
+    pub exact_f: Option<f64>,
+}
+
+/// The distribution of normalised log-weights (a point mass at 0 for a
+/// perfect sampler), the running F/N with its ±σ band and the exact value,
+/// and the running ESS/M.
+pub fn nis_diagnostics(path: &Path, d: &NisDiagnostics) -> Result<()> {
+    let v = &d.normalised_log_w;
+    let mut sorted = v.clone();
+    sorted.sort_by(f64::total_cmp);
+    // the lowest 0.1% would stretch the axis over a tail that carries no weight
+    let lo = sorted[(sorted.len() / 1000).min(sorted.len() - 1)];
+    let hi = sorted[sorted.len() - 1];
+    let width = ((hi - lo) / LOG_W_BINS as f64).max(1e-12);
+    let mut counts = vec![0usize; LOG_W_BINS];
+    for x in v.iter().filter(|x| **x >= lo) {
+        counts[(((x - lo) / width) as usize).min(LOG_W_BINS - 1)] += 1;
+    }
+    let mut hist = Vec::new();
+    for (b, c) in counts.iter().enumerate() {
+        let y = *c as f64 / v.len() as f64;
+        hist.push((lo + b as f64 * width, y));
+        hist.push((lo + (b + 1) as f64 * width, y));
+    }
+    let pts = |f: fn(&(f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
+        d.running_f.iter().map(|p| (p.0.log10(), f(p))).collect()
+    };
+    let mut f_lines = vec![
+        Line {
+            name: "NIS F/N",
+            colour: BLUE,
+            points: pts(|p| p.1),
+            dashed: false,
+        },
+        Line {
+            name: "+ σ",
+            colour: ORANGE,
+            points: pts(|p| p.1 + p.2),
+            dashed: false,
+        },
+        Line {
+            name: "− σ",
+            colour: ORANGE,
+            points: pts(|p| p.1 - p.2),
+            dashed: false,
+        },
+    ];
+    if let (Some(f), Some(first), Some(last)) = (d.exact_f, d.running_f.first(), d.running_f.last())
+    {
+        f_lines.push(Line {
+            name: "exact (Kaufman)",
+            colour: GREY,
+            points: vec![(first.0.log10(), f), (last.0.log10(), f)],
+            dashed: true,
+        });
+    }
+    let charts = [
+        LineChart {
+            title: "normalised log-weights",
+            x_label: "log w − ln Ẑ",
+            y_label: "fraction of samples",
+            lines: vec![Line {
+                name: "samples",
+                colour: BLUE,
+                points: hist,
+                dashed: false,
+            }],
+        },
+        LineChart {
+            title: "running F/N",
+            x_label: "log10 samples",
+            y_label: "F / N",
+            lines: f_lines,
+        },
+        LineChart {
+            title: "effective sample size",
+            x_label: "log10 samples",
+            y_label: "ESS / M",
+            lines: vec![Line {
+                name: "ESS/M",
+                colour: BLUE,
+                points: d.running_ess.iter().map(|p| (p.0.log10(), p.1)).collect(),
+                dashed: false,
+            }],
+        },
+    ];
+    render(path, NIS_SIZE, |root| {
+        let (title, body) = root.split_vertically(40);
+        title
+            .titled("nis-estimate: importance weights", (FONT, 20))
+            .map_err(drawing)?;
+        for (chart, area) in charts.iter().zip(body.split_evenly((1, 3))) {
+            chart.draw(&area)?;
+        }
+        Ok(())
+    })
+}
