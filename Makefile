@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -114,6 +114,21 @@ demo-tasep: setup build
 	$(MAKE) --no-print-directory -f pipelines/tasep-bti.mk OUT=out/demo-tasep BIN=$(BIN)
 	@echo "demo-tasep: report in out/demo-tasep/report.md"
 
+## bench-nis: the reach benchmark: the NIS pipeline at L=16, β_c (long training), then the tool's samples/s beside VAN-style NIS in PyTorch or numpy
+NIS_BENCH_STEPS ?= 20000
+bench-nis: $(BENCH_STAMP) build
+	start=$$(date +%s)
+	$(MAKE) --no-print-directory -f pipelines/ising-nis.mk OUT=out/bench-nis BIN=$(BIN) L=16 \
+	  STEPS=$(NIS_BENCH_STEPS) SAMPLES=1000000
+	echo "bench-nis: pipeline took $$(( $$(date +%s) - start )) s"
+	grep -E '^\| (nis free_energy|nis energy|nis entropy|mode-dropping|ESS)' out/bench-nis/report.md | cut -d'|' -f2-5
+	base=$$($(VENV)/bin/python benches/nis_bench.py 500 2 | tee /dev/stderr | tail -n 1)
+	line=$$($(BIN)/nis-estimate --model out/bench-nis/sampler.onnx --L 16 --T 2.269185314213022 \
+	  --samples 100000 --bootstrap 0 --threads 2 --progress never -o out/bench-nis/rate.parquet 2>&1 | tail -n 1)
+	echo "$$line"
+	ours=$$(echo "$$line" | grep -o '[0-9.]* samples/s' | cut -d' ' -f1)
+	echo "$$base $$ours" | awk '{printf "phasekit %.0f samples/s against %s %.1f samples/s on 2 threads: %.0fx\n", $$3, $$1, $$2, $$3/$$2}'
+
 ## demo-sampler: a VAN-style MADE for the 16×16 Ising model near T_c, by reverse KL, into out/demo-sampler/
 SAMPLER_DIR := out/demo-sampler
 demo-sampler: setup build
@@ -122,6 +137,12 @@ demo-sampler: setup build
 	  --steps 1000 --batch 500 --lr 2e-3 --beta-anneal 0.99 --clip-grad 1 --seed 1 \
 	  --out-model $(SAMPLER_DIR)/sampler.onnx --out-log $(SAMPLER_DIR)/trainlog.parquet --plots $(SAMPLER_DIR)
 	@echo "demo-sampler: model, log and figures in $(SAMPLER_DIR)/"
+
+## demo-nis: neural importance sampling at L=12, β_c (pipelines/ising-nis.mk) into out/demo-nis/, report in out/demo-nis/report.md
+demo-nis: setup build
+	$(MAKE) --no-print-directory -f pipelines/ising-nis.mk OUT=out/demo-nis BIN=$(BIN)
+	@grep -E '^\| (nis free_energy|nis energy|nis entropy|mode-dropping|ESS)' out/demo-nis/report.md | cut -d'|' -f2-5
+	@echo "demo-nis: report in out/demo-nis/report.md"
 
 ## check-cuda: type-check the --device cuda paths (DOCS_RS skips cubecl's LLVM download, which needs internet)
 check-cuda:

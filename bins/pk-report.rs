@@ -9,8 +9,9 @@ use phasekit::cli::{self, Common};
 use phasekit::report::{self, Inputs};
 
 /// Write a Markdown report of a BTI run (gen → bundle-knn → fit-posterior →
-/// fit-icnn): a table of checks against exact results, and the figures.
-/// The system (Ising or TASEP) is read from the dataset's metadata.
+/// fit-icnn) or of a NIS run (--estimates from nis-estimate): a table of
+/// checks against exact results, and the figures. The system (Ising or
+/// TASEP) is read from the dataset's metadata.
 ///
 /// Ising: energy per site at h ≈ 0 against Kaufman's exact solution, zero
 /// magnetization above T_c, T_c from the peak of the Fisher metric G_TT
@@ -18,20 +19,26 @@ use phasekit::report::{self, Inputs};
 /// TASEP: sample densities against the exact matrix-product solution, the
 /// free energy against eq. 26 after affine alignment, where the Fisher metric
 /// concentrates. Both: convexity and posterior-mean RMSE.
+/// NIS: every estimate against Kaufman (h = 0) or the transfer matrix
+/// (L ≤ 10) with its pull, ŵ against 1, ESS, and nis-estimate's warnings.
 ///
-/// Example:
+/// Examples:
 ///   pk-report --data ising.parquet --posteriors posteriors.parquet --thermo thermo.parquet \
 ///       --figure "Microstates=ising-mosaic.png" --figure "Free energy=figs/thermo.png" -o report.md
+///   pk-report --estimates estimates.parquet --figure "Weights=figs/nis-diagnostics.png" -o report.md
 #[derive(Parser)]
 #[command(name = "pk-report", version, verbatim_doc_comment)]
 struct Args {
-    /// Microstates dataset the run started from.
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long)]
-    posteriors: PathBuf,
-    #[arg(long)]
-    thermo: PathBuf,
+    /// Microstates dataset the BTI run started from.
+    #[arg(long, required_unless_present = "estimates")]
+    data: Option<PathBuf>,
+    #[arg(long, required_unless_present = "estimates")]
+    posteriors: Option<PathBuf>,
+    #[arg(long, required_unless_present = "estimates")]
+    thermo: Option<PathBuf>,
+    /// nis-estimate's estimates (a NIS report instead of a BTI one).
+    #[arg(long, conflicts_with_all = ["data", "posteriors", "thermo"])]
+    estimates: Option<PathBuf>,
     /// A figure to embed, as CAPTION=PATH (repeatable; missing files are skipped with a note).
     #[arg(long)]
     figure: Vec<String>,
@@ -57,16 +64,21 @@ fn main() -> ExitCode {
             };
             figures.push((caption.to_string(), PathBuf::from(path)));
         }
-        let r = report::write(
-            Inputs {
-                data: args.data.clone(),
-                posteriors: args.posteriors.clone(),
-                thermo: args.thermo.clone(),
-                figures,
-                title: args.title.clone().unwrap_or_default(),
-            },
-            &args.out,
-        )?;
+        let title = args.title.clone().unwrap_or_default();
+        let r = match (&args.estimates, &args.data, &args.posteriors, &args.thermo) {
+            (Some(e), ..) => report::write_nis(e, figures, &title, &args.out)?,
+            (None, Some(d), Some(p), Some(t)) => report::write(
+                Inputs {
+                    data: d.clone(),
+                    posteriors: p.clone(),
+                    thermo: t.clone(),
+                    figures,
+                    title,
+                },
+                &args.out,
+            )?,
+            _ => phasekit::bail_input!("give --data, --posteriors and --thermo, or --estimates"),
+        };
         args.common.summary(
             "pk-report",
             started,

@@ -260,6 +260,36 @@ fn every_estimate_at_l4_equals_exact_enumeration() {
         }
     }
     assert!(checked > 0 && ds.num_rows == 100_000);
+    // the report grades every estimate against the transfer matrix
+    let report = d.join("report.md");
+    let r = run(
+        "pk-report",
+        &[
+            "--estimates",
+            d.join("est.parquet").to_str().unwrap(),
+            "-o",
+            report.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        md.contains("nis free_energy") && md.contains("transfer matrix"),
+        "{md}"
+    );
+    assert!(!md.contains("**fail**"), "{md}");
+
+    // another temperature than the sampler was trained for: a warning, and
+    // importance sampling stays exact
+    let mut args = base.to_vec();
+    args[5] = "2.7";
+    args[9] = "50000";
+    let (rows, err) = nis(&args, &d.join("other-t.parquet"));
+    assert!(err.contains("trained for T = 2.5"), "{err}");
+    let ex = brute_force(4, 4, 2.7, 0.3, 1.0);
+    assert!(pull(&rows, "nis", "ln_z", ex.ln_z).abs() < 4.0);
+    assert!(pull(&rows, "nis", "energy", ex.energy).abs() < 4.0);
 
     // a foreign sampler (drawn through ONNX Runtime) and a foreign energy model
     let foreign = d.join("dense.onnx");

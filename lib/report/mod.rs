@@ -3,6 +3,7 @@
 //! figures and a table of checks.
 
 pub mod ising;
+pub mod nis;
 pub mod tasep;
 
 use std::fmt::Write as _;
@@ -144,17 +145,28 @@ fn relative(p: &Path, report: &Path) -> String {
         .unwrap_or_else(|_| pa.display().to_string())
 }
 
-/// The report as Markdown.
-pub fn markdown(inputs: &Inputs, checks: &[Check], out: &Path, notes: &[String]) -> String {
+/// The report as Markdown: title, the files it was written from, the check
+/// table, notes and figures.
+pub fn markdown(
+    title: &str,
+    sources: &[&Path],
+    checks: &[Check],
+    out: &Path,
+    notes: &[String],
+    figures: &[(String, PathBuf)],
+) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# {}\n", inputs.title);
-    let _ = writeln!(
-        s,
-        "Written by `pk-report` from `{}`, `{}` and `{}`.\n",
-        relative(&inputs.data, out),
-        relative(&inputs.posteriors, out),
-        relative(&inputs.thermo, out)
-    );
+    let _ = writeln!(s, "# {title}\n");
+    let names: Vec<String> = sources
+        .iter()
+        .map(|p| format!("`{}`", relative(p, out)))
+        .collect();
+    let listed = match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let _ = writeln!(s, "Written by `pk-report` from {listed}.\n");
     let passed = checks.iter().filter(|c| c.pass == Some(true)).count();
     let graded = checks.iter().filter(|c| c.pass.is_some()).count();
     let _ = writeln!(
@@ -184,9 +196,9 @@ pub fn markdown(inputs: &Inputs, checks: &[Check], out: &Path, notes: &[String])
     for n in notes {
         let _ = writeln!(s, "\n{n}");
     }
-    if !inputs.figures.is_empty() {
+    if !figures.is_empty() {
         let _ = writeln!(s, "\n## Figures\n");
-        for (caption, p) in &inputs.figures {
+        for (caption, p) in figures {
             let _ = writeln!(s, "### {caption}\n\n![{caption}]({})\n", relative(p, out));
         }
     }
@@ -198,7 +210,7 @@ pub fn markdown(inputs: &Inputs, checks: &[Check], out: &Path, notes: &[String])
 pub fn write(mut inputs: Inputs, out: &Path) -> Result<(usize, usize)> {
     let data = contract::open(&inputs.data, Kind::Microstates)?;
     let system = data.meta.model["system"].as_str().unwrap_or("").to_string();
-    let (checks, mut notes) = match system.as_str() {
+    let (checks, notes) = match system.as_str() {
         "ising" => ising::checks(&inputs)?,
         "tasep" => tasep::checks(&inputs)?,
         other => crate::bail_input!(
@@ -209,8 +221,41 @@ pub fn write(mut inputs: Inputs, out: &Path) -> Result<(usize, usize)> {
     if inputs.title.is_empty() {
         inputs.title = format!("phasekit: Bayesian thermodynamic integration, {system}");
     }
-    let missing: Vec<String> = inputs
-        .figures
+    let sources = [
+        inputs.data.as_path(),
+        inputs.posteriors.as_path(),
+        inputs.thermo.as_path(),
+    ];
+    finish(&inputs.title, &sources, &checks, notes, inputs.figures, out)
+}
+
+/// The report of a NIS run (nis-estimate's estimates file) against exact
+/// results; returns (checks passed, checks graded).
+pub fn write_nis(
+    estimates: &Path,
+    figures: Vec<(String, PathBuf)>,
+    title: &str,
+    out: &Path,
+) -> Result<(usize, usize)> {
+    let (checks, notes) = nis::checks(estimates)?;
+    let title = if title.is_empty() {
+        "phasekit: neural importance sampling, Ising"
+    } else {
+        title
+    };
+    finish(title, &[estimates], &checks, notes, figures, out)
+}
+
+/// Note missing figures, write the Markdown, count the verdicts.
+fn finish(
+    title: &str,
+    sources: &[&Path],
+    checks: &[Check],
+    mut notes: Vec<String>,
+    mut figures: Vec<(String, PathBuf)>,
+    out: &Path,
+) -> Result<(usize, usize)> {
+    let missing: Vec<String> = figures
         .iter()
         .filter(|(_, p)| !p.exists())
         .map(|(c, p)| format!("{c} ({})", p.display()))
@@ -218,8 +263,8 @@ pub fn write(mut inputs: Inputs, out: &Path) -> Result<(usize, usize)> {
     if !missing.is_empty() {
         notes.push(format!("Figures not found: {}.", missing.join(", ")));
     }
-    inputs.figures.retain(|(_, p)| p.exists());
-    let md = markdown(&inputs, &checks, out, &notes);
+    figures.retain(|(_, p)| p.exists());
+    let md = markdown(title, sources, checks, out, &notes, &figures);
     crate::io::atomic::write_text(out, &md)?;
     let passed = checks.iter().filter(|c| c.pass == Some(true)).count();
     let graded = checks.iter().filter(|c| c.pass.is_some()).count();
