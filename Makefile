@@ -115,7 +115,7 @@ demo-tasep: setup build
 	@echo "demo-tasep: report in out/demo-tasep/report.md"
 
 ## bench-nis: the reach benchmark: the NIS pipeline at L=16, β_c (long training), then the tool's samples/s beside VAN-style NIS in PyTorch or numpy
-NIS_BENCH_STEPS ?= 20000
+NIS_BENCH_STEPS ?= 12000
 bench-nis: $(BENCH_STAMP) build
 	start=$$(date +%s)
 	$(MAKE) --no-print-directory -f pipelines/ising-nis.mk OUT=out/bench-nis BIN=$(BIN) L=16 \

@@ -14,6 +14,9 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import van_made  # noqa: E402
+
 L, DEPTH, WIDTH = 16, 3, 4
 N = L * L
 BETA = 1 / 2.269
@@ -21,19 +24,11 @@ BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 
 
 def masks():
-    d = [1] + [WIDTH] * (DEPTH - 1) + [1]
-    out = []
-    for k in range(1, DEPTH + 1):
-        j = np.arange(N)[:, None]
-        i = np.arange(N)[None, :]
-        m = (j < i) if k == 1 else (j <= i)
-        out.append(np.tile(m.astype(np.float32), (d[k - 1], d[k])))
-    return out
+    return van_made.masks(L, DEPTH, WIDTH)
 
 
 def energy(s):
-    x = s.reshape(-1, L, L)
-    return -(x * np.roll(x, -1, 1) + x * np.roll(x, -1, 2)).sum(axis=(1, 2))
+    return van_made.energy(s, L)
 
 
 def bench_torch():

@@ -70,7 +70,7 @@ struct Args {
     /// Bootstrap resamplings for the σ of ln Z (0: off).
     #[arg(long, default_value_t = 200)]
     bootstrap: usize,
-    /// Where the energy model runs (the sampler is drawn on the CPU).
+    /// Where ONNX Runtime runs an energy model or a foreign sampler (phasekit's own samplers are drawn on the CPU).
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     device: Device,
     /// The estimates (Parquet; - for standard output).

@@ -227,7 +227,7 @@ pub fn run(cfg: &NisConfig, out: &NisOutputs, common: &Common) -> Result<NisSumm
         warnings.extend(warning);
     }
     if cfg.nmcmc {
-        rows.extend(nmcmc_rows(&weights, &draws, beta, n, common.seed));
+        rows.extend(nmcmc_rows(&weights, &draws, n, common.seed));
     }
     seconds[2] = t2.elapsed().as_secs_f64();
     if let Some(w) = sink {
@@ -412,7 +412,7 @@ fn p_estimator(
 }
 
 /// The independence Metropolis chain on the same draws.
-fn nmcmc_rows(w: &Weights, d: &Draws, _beta: f64, n: usize, seed: u64) -> Vec<EstimateRow> {
+fn nmcmc_rows(w: &Weights, d: &Draws, n: usize, seed: u64) -> Vec<EstimateRow> {
     let chain = Chain::run(w.log_w(), seed, CHAIN_STREAM);
     let m = w.len();
     let u: Vec<f64> = d.energy.iter().map(|e| e / n as f64).collect();

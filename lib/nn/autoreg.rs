@@ -245,25 +245,24 @@ fn draw(
                 .collect();
             let mut lq = vec![0.0; rngs.len()];
             made.sample_block(&mut rngs, s, &mut lq, work);
-            if z2 {
-                for (c, rng) in s.chunks_mut(n).zip(&mut rngs) {
-                    if rng.random::<bool>() {
-                        c.iter_mut().for_each(|v| *v = -*v);
-                    }
+            for ((c, rng), lq) in s.chunks_mut(n).zip(&mut rngs).zip(&mut lq) {
+                if !z2 {
+                    continue;
+                }
+                // log q = logsumexp(log q̃(s), log q̃(−s)) − ln 2 is the same for
+                // s and its flip, so the draw's own log q̃ and one more pass suffice
+                if with_log_q {
+                    let neg: Vec<i8> = c.iter().map(|v| -v).collect();
+                    let (a, b) = (*lq, made.log_q_raw(&neg));
+                    let m = a.max(b);
+                    *lq = m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2;
+                }
+                if rng.random::<bool>() {
+                    c.iter_mut().for_each(|v| *v = -*v);
                 }
             }
             if with_log_q {
-                for ((dst, &raw), c) in lq_out.iter_mut().zip(&lq).zip(s.chunks(n)) {
-                    *dst = if z2 {
-                        // the drawn s may be q̃'s sample or its flip: evaluate both
-                        let neg: Vec<i8> = c.iter().map(|v| -v).collect();
-                        let (a, b) = (made.log_q_raw(c), made.log_q_raw(&neg));
-                        let m = a.max(b);
-                        m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
-                    } else {
-                        raw
-                    };
-                }
+                lq_out.copy_from_slice(&lq);
             }
         });
     (out, log_q)
