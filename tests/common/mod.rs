@@ -217,9 +217,11 @@ pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
             Kind::Estimates => {
                 w.f64(w.col("T")?, 2.0);
                 w.f64(w.col("h")?, 0.0);
+                w.str(w.col("method")?, "nis");
                 w.str(w.col("quantity")?, "free_energy");
                 w.f64(w.col("value")?, -2.1);
-                w.f64(w.col("std_error")?, 0.01);
+                // std_error is nullable: an ESS has none
+                w.f64_or_null(w.col("std_error")?, (i % 2 == 0).then_some(0.01));
                 w.u64(w.col("n_samples")?, 1000);
             }
             Kind::Microstates => unreachable!(),

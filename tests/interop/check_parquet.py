@@ -93,6 +93,12 @@ def main(folder: Path) -> None:
             assert df["loss"].to_list()[1] == 0.5
         elif kind == "estimates":
             assert df["quantity"].to_list()[0] == "free_energy"
+            assert df["method"].to_list()[0] == "nis"
+            # a missing standard error is a null in every reader
+            assert df["std_error"].null_count() == 3, df["std_error"]
+            assert table.column("std_error").null_count == 3
+            nulls = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE std_error IS NULL").fetchone()
+            assert nulls[0] == 3, nulls
         print(f"{kind}: pyarrow, polars and duckdb agree ({table.num_rows} rows)")
 
 
