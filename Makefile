@@ -83,7 +83,9 @@ bench-bundle: $(BENCH_STAMP) build $(BENCH_DIR)/bundle-540k.parquet
 
 ## bench-sampler: MADE sampling (configurations/s) and one reverse-KL step at L=16, beside VAN-style PyTorch (or numpy)
 bench-sampler: $(BENCH_STAMP)
-	base=$$($(VENV)/bin/python benches/sampler_bench.py 1000 | tee /dev/stderr | tail -n 1)
+	out=$$($(VENV)/bin/python benches/sampler_bench.py 1000)
+	echo "$$out"
+	base=$$(echo "$$out" | tail -n 1)
 	SAMPLER_BASELINE="$$base" $(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench sampler
 
 ## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
@@ -122,7 +124,9 @@ bench-nis: $(BENCH_STAMP) build
 	  STEPS=$(NIS_BENCH_STEPS) SAMPLES=1000000
 	echo "bench-nis: pipeline took $$(( $$(date +%s) - start )) s"
 	grep -E '^\| (nis free_energy|nis energy|nis entropy|mode-dropping|ESS)' out/bench-nis/report.md | cut -d'|' -f2-5
-	base=$$($(VENV)/bin/python benches/nis_bench.py 500 2 | tee /dev/stderr | tail -n 1)
+	out=$$($(VENV)/bin/python benches/nis_bench.py 500 2)
+	echo "$$out"
+	base=$$(echo "$$out" | tail -n 1)
 	line=$$($(BIN)/nis-estimate --model out/bench-nis/sampler.onnx --L 16 --T 2.269185314213022 \
 	  --samples 100000 --bootstrap 0 --threads 2 --progress never -o out/bench-nis/rate.parquet 2>&1 | tail -n 1)
 	echo "$$line"
