@@ -35,6 +35,25 @@ impl EstimateRow {
 
 /// Write `rows` at the point `at` (one value per parameter of `meta`).
 pub fn write(out: &Path, meta: &FileMeta, at: &[f64], rows: &[EstimateRow]) -> Result<()> {
+    write_with(out, meta, rows, |_| at)
+}
+
+/// Write `rows`, row k at the point `at[k]` (two parameters, e.g. β and L).
+pub fn write_points(
+    out: &Path,
+    meta: &FileMeta,
+    at: &[[f64; 2]],
+    rows: &[EstimateRow],
+) -> Result<()> {
+    write_with(out, meta, rows, |k| &at[k][..])
+}
+
+fn write_with<'a>(
+    out: &Path,
+    meta: &FileMeta,
+    rows: &[EstimateRow],
+    at: impl Fn(usize) -> &'a [f64],
+) -> Result<()> {
     let mut w = TableWriter::create(out, meta, &[], &SinkOptions::default())?;
     let params: Vec<usize> = meta
         .params
@@ -44,8 +63,8 @@ pub fn write(out: &Path, meta: &FileMeta, at: &[f64], rows: &[EstimateRow]) -> R
     let [method, quantity, value, std_error, n] =
         ["method", "quantity", "value", "std_error", "n_samples"].map(|c| w.col(c));
     let (method, quantity, value, std_error, n) = (method?, quantity?, value?, std_error?, n?);
-    for r in rows {
-        for (c, v) in params.iter().zip(at) {
+    for (k, r) in rows.iter().enumerate() {
+        for (c, v) in params.iter().zip(at(k)) {
             w.f64(*c, *v);
         }
         w.str(method, &r.method);

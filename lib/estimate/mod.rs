@@ -5,6 +5,7 @@
 //! (`energy`) and the tool's run (`run`).
 
 pub mod autocorr;
+pub mod dcl;
 pub mod energy;
 pub mod nis;
 pub mod nmcmc;

@@ -1,6 +1,7 @@
 //! Training stages: data assembly, training loops, prediction, reports.
 
 pub mod data;
+pub mod ednn;
 pub mod icnn;
 pub mod posterior;
 pub mod posteriors;

@@ -3,6 +3,7 @@
 
 pub mod autoreg;
 pub mod burn_exec;
+pub mod ednn;
 pub mod gru;
 pub mod icnn;
 pub mod made;

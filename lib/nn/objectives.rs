@@ -306,3 +306,68 @@ impl SamplerObjective {
         Loss::new(self.log_q(net, s).mean().neg() / n)
     }
 }
+
+/// The EDNN's energies: the shared MLP on every tile, summed per configuration.
+pub struct EdnnObjective {
+    layers: usize,
+    tiles_per: usize,
+    inputs: usize,
+}
+
+impl EdnnObjective {
+    pub fn new(spec: &super::ednn::EdnnSpec, l: usize) -> EdnnObjective {
+        EdnnObjective {
+            layers: spec.hidden.len() + 1,
+            tiles_per: spec.tiles_per(l),
+            inputs: spec.inputs(),
+        }
+    }
+
+    /// Energies [B] of configurations given as their tiles [B·T, (f+2c)²].
+    fn energies(&self, net: &Net, tiles: &[f32]) -> Tensor<1> {
+        let rows = tiles.len() / self.inputs;
+        let b = rows / self.tiles_per;
+        let mut h = Tensor::<2>::from_data(
+            TensorData::new(tiles.to_vec(), [rows, self.inputs]),
+            &net.device,
+        );
+        for k in 1..=self.layers {
+            let wi = net
+                .names
+                .iter()
+                .position(|n| *n == format!("w{k}"))
+                .expect("w");
+            let bi = net
+                .names
+                .iter()
+                .position(|n| *n == format!("b{k}"))
+                .expect("b");
+            let (i, o) = (net.shapes[wi][0], net.shapes[wi][1]);
+            let w = net.params[wi].clone().reshape([i, o]);
+            h = h.matmul(w) + net.params[bi].clone().reshape([1, o]);
+            if k < self.layers {
+                h = burn::tensor::activation::relu(h);
+            }
+        }
+        h.reshape([b, self.tiles_per]).sum_dim(1).reshape([b])
+    }
+
+    /// Mean squared error of the total energies against `labels` (per
+    /// configuration), as Mills et al. train it.
+    pub fn mse(&self, net: &Net, tiles: &[f32], labels: &[f32]) -> Loss {
+        let e = self.energies(net, tiles);
+        let y = Tensor::<1>::from_data(
+            TensorData::new(labels.to_vec(), [labels.len()]),
+            &net.device,
+        );
+        Loss::new((e - y).powf_scalar(2.0).mean())
+    }
+
+    /// Energies without gradients (evaluation).
+    pub fn predict(&self, net: &Net, tiles: &[f32]) -> Result<Vec<f64>> {
+        Ok(to_vec(self.energies(net, tiles))?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    }
+}

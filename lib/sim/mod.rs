@@ -3,3 +3,4 @@
 pub mod ising;
 pub mod rng;
 pub mod tasep;
+pub mod tiles;

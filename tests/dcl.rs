@@ -1,0 +1,359 @@
+//! Distribution-consistent learning (fit-ednn, eval-dcl) against exact
+//! references: the exported tiling against a direct per-tile sum, an EDNN
+//! trained on true energies recovering J, Metropolis on the exact tile table
+//! against Kaufman, a short end-to-end run, bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use phasekit::contract::estimates::{load, EstimateRow};
+use phasekit::exact::ising::kaufman;
+use phasekit::nn::ednn::{to_onnx, EdnnSpec, HostEdnn};
+use phasekit::runtime::{Device, Model};
+use phasekit::sim::rng::chain_rng;
+use rand::Rng;
+
+fn spec() -> EdnnSpec {
+    EdnnSpec {
+        f: 2,
+        c: 1,
+        hidden: vec![8, 4],
+    }
+}
+
+fn meta(l: usize) -> Vec<(String, String)> {
+    vec![
+        ("phasekit.kind".into(), "energy".into()),
+        ("phasekit.version".into(), "1".into()),
+        ("phasekit.L".into(), l.to_string()),
+        ("phasekit.network".into(), spec().network().to_string()),
+    ]
+}
+
+fn gen(path: &Path, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["-q", "-o", path.to_str().unwrap()]);
+    let r = run("gen-ising", &all);
+    assert!(r.status.success(), "gen-ising: {}", stderr(&r));
+}
+
+fn rows_at(path: &Path) -> Vec<([f64; 2], EstimateRow)> {
+    let ds = phasekit::contract::open(path, phasekit::meta::Kind::Estimates).unwrap();
+    let mut at = Vec::new();
+    for b in ds.batches(None, 4096).unwrap() {
+        let b = b.unwrap();
+        let beta = phasekit::contract::col_f64(&b, "beta").unwrap().to_vec();
+        let l = phasekit::contract::col_f64(&b, "L").unwrap().to_vec();
+        at.extend(beta.into_iter().zip(l).map(|(a, b)| [a, b]));
+    }
+    at.into_iter().zip(load(path).unwrap().1).collect()
+}
+
+#[test]
+fn the_exported_tiling_equals_a_direct_sum_over_tiles_at_every_l() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = spec().init(&mut chain_rng(4, 0));
+    let host = HostEdnn::new(&spec(), &params).unwrap();
+    let path = dir.path().join("e.onnx");
+    std::fs::write(&path, to_onnx(&spec(), &params, &meta(8))).unwrap();
+    let mut model = Model::load(&path, Device::Cpu, 1).unwrap();
+    let mut rng = chain_rng(5, 0);
+    let mut io = serde_json::Value::Null;
+    for l in [4usize, 6, 8, 12] {
+        let states: Vec<i8> = (0..10 * l * l)
+            .map(|_| if rng.random() { 1 } else { -1 })
+            .collect();
+        let x: Vec<f32> = states.iter().map(|&v| v as f32).collect();
+        let out = model.run(&[("states", &[10, l, l], &x)]).unwrap();
+        let e = &out["energy"];
+        assert_eq!(e.shape, vec![10]);
+        for (k, s) in states.chunks(l * l).enumerate() {
+            let direct = host.energy(s, l);
+            assert!(
+                (direct - e.data[k] as f64).abs() < 1e-4 * (1.0 + direct.abs()),
+                "L {l}: {direct} vs {}",
+                e.data[k]
+            );
+        }
+        io = serde_json::json!({"inputs": {"states": {"shape": [10, l, l], "data": x}},
+                                "outputs": {"energy": {"shape": [10], "data": e.data}}});
+    }
+    // the same numbers from Python's onnxruntime, and onnx.checker's full check
+    let io_path = dir.path().join("io.json");
+    std::fs::write(&io_path, io.to_string()).unwrap();
+    run_python("check_onnx.py", &[&path, &io_path]);
+}
+
+#[test]
+fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // configurations up to T = 20 hold every local pattern; the test set covers every energy level
+    let data = d.join("data.parquet");
+    gen(
+        &data,
+        &[
+            "--n", "4000", "--L", "8", "--T", "1.5:20", "--h", "0", "--sweeps", "200", "--seed",
+            "1",
+        ],
+    );
+    let test = d.join("test.parquet");
+    gen(
+        &test,
+        &[
+            "--n", "1000", "--L", "8", "--T", "1.5:5", "--h", "0", "--sweeps", "200", "--seed", "2",
+        ],
+    );
+    let model = d.join("energy.onnx");
+    let r = run(
+        "fit-ednn",
+        &[
+            "--data",
+            data.to_str().unwrap(),
+            "--true-energy",
+            "--steps",
+            "40000",
+            "--lr",
+            "1e-2",
+            "--batch",
+            "64",
+            "--test",
+            test.to_str().unwrap(),
+            "--out-model",
+            model.to_str().unwrap(),
+            "--seed",
+            "1",
+        ],
+    );
+    let err = stderr(&r);
+    assert!(r.status.success(), "{err}");
+    println!("{err}");
+    let m = Model::load(&model, Device::Cpu, 1).unwrap();
+    let eval: serde_json::Value = serde_json::from_str(&m.metadata["phasekit.evaluation"]).unwrap();
+    let rmse = eval["rmse_ednn"].as_f64().unwrap();
+    let j = eval["couplings"]["j_nn"][0].as_f64().unwrap();
+    assert!(rmse < 0.05, "RMSE {rmse}");
+    assert!((j - 1.0).abs() < 0.01, "J {j}");
+    assert!(eval["couplings"]["max_other_pair"].as_f64().unwrap() < 0.02);
+}
+
+#[test]
+fn metropolis_on_the_exact_tile_table_matches_kaufman() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.parquet");
+    let r = run(
+        "eval-dcl",
+        &[
+            "--ising",
+            "--beta",
+            "0.3,0.4407,0.6",
+            "--L",
+            "8",
+            "--chains",
+            "4",
+            "--burn-in",
+            "500",
+            "--sweeps",
+            "5000",
+            "--seed",
+            "2",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let rows = rows_at(&out);
+    let mut pulls = Vec::new();
+    for beta in [0.3, 0.4407, 0.6] {
+        let k = kaufman(8, 8, 1.0 / beta, 1.0);
+        for (q, exact) in [("energy", k.energy), ("specific_heat", k.heat_capacity)] {
+            let (_, r) = rows
+                .iter()
+                .find(|(at, r)| at[0] == beta && r.quantity == q)
+                .unwrap();
+            let z = (r.value - exact) / r.std_error.unwrap();
+            println!(
+                "β {beta} {q}: {:.5} ± {:.1e} (exact {exact:.5}, pull {z:+.2})",
+                r.value,
+                r.std_error.unwrap()
+            );
+            pulls.push(z);
+        }
+    }
+    assert!(pulls.iter().all(|z| z.abs() < 4.0), "{pulls:?}");
+}
+
+fn train_rnn(d: &Path, obs: &Path) -> PathBuf {
+    let q = d.join("rnn.onnx");
+    let r = run(
+        "fit-sampler",
+        &[
+            "--L",
+            "8",
+            "--T",
+            "2.269185314213022",
+            "--arch",
+            "gru",
+            "--width",
+            "32",
+            "--objective",
+            "forward-kl",
+            "--data",
+            obs.to_str().unwrap(),
+            "--steps",
+            "300",
+            "--batch",
+            "128",
+            "--out-model",
+            q.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    q
+}
+
+#[test]
+fn a_short_dcl_run_end_to_end_and_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let obs = d.join("obs.parquet");
+    gen(
+        &obs,
+        &[
+            "--n",
+            "2000",
+            "--L",
+            "8",
+            "--T",
+            "2.269185314213022",
+            "--h",
+            "0",
+            "--algorithm",
+            "sw",
+            "--per-chain",
+            "500",
+            "--thin",
+            "2",
+            "--sweeps",
+            "50",
+            "--seed",
+            "3",
+        ],
+    );
+    let q = train_rnn(d, &obs);
+    let energy = d.join("energy.onnx");
+    let r = run(
+        "fit-ednn",
+        &[
+            "--data",
+            obs.to_str().unwrap(),
+            "--sampler",
+            q.to_str().unwrap(),
+            "--draws",
+            "1000",
+            "--steps",
+            "200",
+            "--out-model",
+            energy.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let out = d.join("learned.parquet");
+    let r = run(
+        "eval-dcl",
+        &[
+            "--energy",
+            energy.to_str().unwrap(),
+            "--beta",
+            "0.4407",
+            "--L",
+            "8,16",
+            "--chains",
+            "2",
+            "--burn-in",
+            "50",
+            "--sweeps",
+            "200",
+            "-q",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let rows = rows_at(&out);
+    assert_eq!(
+        rows.iter().filter(|(_, r)| r.quantity == "energy").count(),
+        2
+    );
+    assert!(rows.iter().all(|(_, r)| r.value.is_finite()));
+
+    // bad input: one line, exit 2, no output
+    let o = d.join("bad.parquet");
+    let os = o.to_str().unwrap();
+    let e = energy.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--energy", e, "--beta", "0.4", "--L", "9", "-o", os],
+            "--L 9",
+        ),
+        (
+            vec!["--energy", e, "--beta", "-0.4", "--L", "8", "-o", os],
+            "--beta",
+        ),
+        (
+            vec![
+                "--energy",
+                q.to_str().unwrap(),
+                "--beta",
+                "0.4",
+                "--L",
+                "8",
+                "-o",
+                os,
+            ],
+            "not `energy`",
+        ),
+    ];
+    assert_refused("eval-dcl", &[], &cases, &o);
+    let obs6 = d.join("obs6.parquet");
+    gen(
+        &obs6,
+        &[
+            "--n", "20", "--L", "6", "--T", "2.269", "--h", "0", "--sweeps", "10",
+        ],
+    );
+    let m = d.join("bad.onnx");
+    let ms = m.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--data",
+                obs6.to_str().unwrap(),
+                "--sampler",
+                q.to_str().unwrap(),
+                "--out-model",
+                ms,
+            ],
+            "L = 8",
+        ),
+        (
+            vec![
+                "--data",
+                obs.to_str().unwrap(),
+                "--sampler",
+                q.to_str().unwrap(),
+                "--focus",
+                "3",
+                "--out-model",
+                ms,
+            ],
+            "multiple of f",
+        ),
+    ];
+    assert_refused("fit-ednn", &[], &cases, &m);
+}
