@@ -363,6 +363,16 @@ fn estimators(
         m,
     ));
     rows.push(row("variational", "kl_divergence", w.kl(), m));
+    // the sampler's own entropy −⟨ln q⟩_q/N (the DCL paper's eq. 10)
+    let mean = d.log_q.iter().sum::<f64>() / m as f64;
+    let var = d.log_q.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0).max(1.0);
+    rows.push(EstimateRow::new(
+        "variational",
+        "entropy",
+        -mean / nf,
+        Some((var / m as f64).sqrt() / nf),
+        m,
+    ));
     rows
 }
 
