@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -115,6 +115,12 @@ demo: setup build
 demo-tasep: setup build
 	$(MAKE) --no-print-directory -f pipelines/tasep-bti.mk OUT=out/demo-tasep BIN=$(BIN)
 	@echo "demo-tasep: report in out/demo-tasep/report.md"
+
+## demo-dcl: distribution-consistent learning from L=8 at β_c (pipelines/ising-dcl.mk) into out/demo-dcl/ (in progress: see issue 16)
+demo-dcl: setup build
+	$(MAKE) --no-print-directory -f pipelines/ising-dcl.mk OUT=out/demo-dcl BIN=$(BIN)
+	@grep -E '^\| ' out/demo-dcl/report.md | cut -d'|' -f2-5
+	@echo "demo-dcl: report in out/demo-dcl/report.md"
 
 ## bench-nis: the reach benchmark: the NIS pipeline at L=16, β_c (long training), then the tool's samples/s beside VAN-style NIS in PyTorch or numpy
 NIS_BENCH_STEPS ?= 12000

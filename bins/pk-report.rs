@@ -30,15 +30,27 @@ use phasekit::report::{self, Inputs};
 #[command(name = "pk-report", version, verbatim_doc_comment)]
 struct Args {
     /// Microstates dataset the BTI run started from.
-    #[arg(long, required_unless_present = "estimates")]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
     data: Option<PathBuf>,
-    #[arg(long, required_unless_present = "estimates")]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
     posteriors: Option<PathBuf>,
-    #[arg(long, required_unless_present = "estimates")]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
     thermo: Option<PathBuf>,
     /// nis-estimate's estimates (a NIS report instead of a BTI one).
     #[arg(long, conflicts_with_all = ["data", "posteriors", "thermo"])]
     estimates: Option<PathBuf>,
+    /// A DCL report: the learned energy model (fit-ednn) …
+    #[arg(long, conflicts_with_all = ["data", "posteriors", "thermo", "estimates"], requires_all = ["learned", "truth"])]
+    dcl_energy: Option<PathBuf>,
+    /// … eval-dcl's run with it …
+    #[arg(long)]
+    learned: Option<PathBuf>,
+    /// … eval-dcl --ising at the same points …
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// … and nis-estimate's run of the sampler with the learned energy (entropy).
+    #[arg(long)]
+    entropy: Option<PathBuf>,
     /// A figure to embed, as CAPTION=PATH (repeatable; missing files are skipped with a note).
     #[arg(long)]
     figure: Vec<String>,
@@ -66,6 +78,20 @@ fn main() -> ExitCode {
         }
         let title = args.title.clone().unwrap_or_default();
         let r = match (&args.estimates, &args.data, &args.posteriors, &args.thermo) {
+            _ if args.dcl_energy.is_some() => {
+                let (Some(energy), Some(learned), Some(truth)) =
+                    (&args.dcl_energy, &args.learned, &args.truth)
+                else {
+                    phasekit::bail_input!("--dcl-energy needs --learned and --truth");
+                };
+                let inputs = report::dcl::DclInputs {
+                    energy,
+                    learned,
+                    truth,
+                    entropy: args.entropy.as_deref(),
+                };
+                report::write_dcl(&inputs, figures, &title, &args.out)?
+            }
             (Some(e), ..) => report::write_nis(e, figures, &title, &args.out)?,
             (None, Some(d), Some(p), Some(t)) => report::write(
                 Inputs {

@@ -291,6 +291,77 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
         2
     );
     assert!(rows.iter().all(|(_, r)| r.value.is_finite()));
+    // the report: the true Hamiltonian's rows are graded against Kaufman
+    let truth = d.join("true.parquet");
+    let r = run(
+        "eval-dcl",
+        &[
+            "--ising",
+            "--beta",
+            "0.4407",
+            "--L",
+            "8,16",
+            "--chains",
+            "2",
+            "--burn-in",
+            "200",
+            "--sweeps",
+            "2000",
+            "-q",
+            "-o",
+            truth.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let entropy = d.join("entropy.parquet");
+    let r = run(
+        "nis-estimate",
+        &[
+            "--model",
+            q.to_str().unwrap(),
+            "--energy",
+            energy.to_str().unwrap(),
+            "--T",
+            "2.269185314213022",
+            "--samples",
+            "2000",
+            "-q",
+            "-o",
+            entropy.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let report = d.join("report.md");
+    let r = run(
+        "pk-report",
+        &[
+            "--dcl-energy",
+            energy.to_str().unwrap(),
+            "--learned",
+            out.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+            "--entropy",
+            entropy.to_str().unwrap(),
+            "-q",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let md = std::fs::read_to_string(&report).unwrap();
+    for row in [
+        "learned nearest-neighbour coupling",
+        "S/L² of the sampler at L = 8",
+        "U/L² learned, β = 0.4407, L = 16",
+    ] {
+        assert!(md.contains(row), "{row}: {md}");
+    }
+    let true_row = md
+        .lines()
+        .find(|l| l.contains("U/L² true Hamiltonian, β = 0.4407, L = 16"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(true_row.contains("| pass |"), "{true_row}");
 
     // bad input: one line, exit 2, no output
     let o = d.join("bad.parquet");

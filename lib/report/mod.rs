@@ -2,6 +2,7 @@
 //! checks them against exact results, and writes a Markdown report with the
 //! figures and a table of checks.
 
+pub mod dcl;
 pub mod ising;
 pub mod nis;
 pub mod tasep;
@@ -244,6 +245,24 @@ pub fn write_nis(
         title
     };
     finish(title, &[estimates], &checks, notes, figures, out)
+}
+
+/// The report of a DCL run: the learned Hamiltonian against the truth.
+pub fn write_dcl(
+    inputs: &dcl::DclInputs,
+    figures: Vec<(String, PathBuf)>,
+    title: &str,
+    out: &Path,
+) -> Result<(usize, usize)> {
+    let (checks, notes) = dcl::checks(inputs)?;
+    let title = if title.is_empty() {
+        "phasekit: distribution-consistent learning, Ising"
+    } else {
+        title
+    };
+    let mut sources = vec![inputs.energy, inputs.learned, inputs.truth];
+    sources.extend(inputs.entropy);
+    finish(title, &sources, &checks, notes, figures, out)
 }
 
 /// Note missing figures, write the Markdown, count the verdicts.
