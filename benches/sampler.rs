@@ -76,6 +76,7 @@ fn main() {
         data: None,
         test_fraction: 0.1,
         init_from: None,
+        augment: false,
     };
     let common = Common {
         seed: 1,

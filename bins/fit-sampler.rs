@@ -59,6 +59,9 @@ struct Args {
     /// Start from the weights of a sampler file (e.g. forward KL, then reverse KL).
     #[arg(long)]
     init_from: Option<PathBuf>,
+    /// Forward KL: feed each data row under a random symmetry of the lattice (h = 0).
+    #[arg(long)]
+    augment: bool,
     /// Fraction of --data held out for the test NLL.
     #[arg(long, default_value_t = 0.1)]
     test_fraction: f64,
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             data: args.data.clone(),
             test_fraction: args.test_fraction,
             init_from: args.init_from.clone(),
+            augment: args.augment,
         };
         let out = SamplerOutputs {
             model: &args.out_model,

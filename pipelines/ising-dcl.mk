@@ -21,17 +21,21 @@ Q        ?=
 
 OBS_N    ?= 20000
 TEST_N   ?= 2000
-# the sampler: the paper's RNN (a GRU)
-ARCH      ?= gru
-RNN_WIDTH ?= 64
-RNN_STEPS ?= 2000
+# the sampler. The paper's RNN is a GRU (ARCH=gru RNN_WIDTH=64 RNN_FLAGS=): here its
+# learned Hamiltonian has J_nn ≈ 0.69 and U off by 0.06–0.09 per site. A z2 MADE fed every
+# observation under a random lattice symmetry (--augment) learns p far better.
+ARCH      ?= made
+RNN_DEPTH ?= 2
+RNN_WIDTH ?= 8
+RNN_FLAGS ?= --z2 --augment
+RNN_STEPS ?= 6000
 RNN_BATCH ?= 256
 RNN_LR    ?= 3e-3
 # the EDNN: f = 2, c = 1, FC 32 -> FC 64, the ground state at −2 J per site (Table 3)
 DRAWS     ?= 20000
 IMAGES    ?= 16
 GROUND    ?= -2
-EDNN_STEPS ?= 20000
+EDNN_STEPS ?= 40000
 # the evaluation points (Tables A2/3)
 BETAS    ?= 0.3407,0.4407,0.5407
 SIZES    ?= 16,24
@@ -64,7 +68,7 @@ $(TEST):
 	$(BIN)/gen-ising --n $(TEST_N) --L $(L_OBS) --T 1.5:5 --h 0 --sweeps 200 --seed $$(( $(SEED) + 1 )) -o $@ $(Q)
 
 $(RNN): $(OBS)
-	$(BIN)/fit-sampler --L $(L_OBS) --T $(T_OBS) --arch $(ARCH) --width $(RNN_WIDTH) --objective forward-kl \
+	$(BIN)/fit-sampler --L $(L_OBS) --T $(T_OBS) --arch $(ARCH) --depth $(RNN_DEPTH) --width $(RNN_WIDTH) $(RNN_FLAGS) --objective forward-kl \
 	  --data $(OBS) --steps $(RNN_STEPS) --batch $(RNN_BATCH) --lr $(RNN_LR) --seed $(SEED) \
 	  --out-model $@ --out-log $(OUT)/rnn-log.parquet $(Q)
 

@@ -201,6 +201,7 @@ fn train_rnn(d: &Path, obs: &Path) -> PathBuf {
             "32",
             "--objective",
             "forward-kl",
+            "--augment",
             "--data",
             obs.to_str().unwrap(),
             "--steps",

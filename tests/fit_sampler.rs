@@ -698,6 +698,7 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
         &[
             (vec!["--L", "1", "--T", "2"], "--L"),
             (vec!["--L", "4", "--T", "-1"], "--T"),
+            (vec!["--L", "4", "--T", "2", "--augment"], "--augment"),
             (
                 vec!["--L", "4", "--T", "2", "--objective", "forward-kl"],
                 "--data",

@@ -24,7 +24,7 @@ use crate::nn::ednn::{tiles, EdnnSpec, HostEdnn};
 use crate::nn::objectives::EdnnObjective;
 use crate::nn::program::Program;
 use crate::runtime::{Device, ModelFile};
-use crate::sim::ising::lattice::energy;
+use crate::sim::ising::lattice::{energy, symmetries, symmetry_image};
 use crate::sim::rng::chain_rng;
 use crate::train::{RunSettings, TestLoss, Tracker};
 
@@ -182,39 +182,6 @@ fn label(cfg: &EdnnConfig, states: Vec<i8>, l: usize, j: f64, seed: u64) -> Resu
     }
 }
 
-/// The image of an L×L configuration under symmetry `op` of the periodic
-/// square lattice: a translation, one of the 8 rotations and reflections,
-/// and the global flip.
-fn image(s: &[i8], l: usize, op: u64) -> Vec<i8> {
-    let (dx, dy) = (
-        (op % l as u64) as usize,
-        ((op / l as u64) % l as u64) as usize,
-    );
-    let d8 = (op / (l * l) as u64) % 8;
-    let flip = if (op / (8 * l * l) as u64) % 2 == 1 {
-        -1
-    } else {
-        1
-    };
-    let mut out = vec![0i8; l * l];
-    for r in 0..l {
-        for c in 0..l {
-            let (mut a, mut b) = (r, c);
-            if d8 & 4 != 0 {
-                std::mem::swap(&mut a, &mut b);
-            }
-            if d8 & 1 != 0 {
-                a = l - 1 - a;
-            }
-            if d8 & 2 != 0 {
-                b = l - 1 - b;
-            }
-            out[((a + dy) % l) * l + (b + dx) % l] = flip * s[r * l + c];
-        }
-    }
-    out
-}
-
 /// log q averaged over `images` symmetric images of each configuration
 /// (the configuration itself when `images` ≤ 1).
 fn symmetric_log_q(
@@ -228,13 +195,13 @@ fn symmetric_log_q(
         return q.log_q(states);
     }
     let n = l * l;
-    let ops = (16 * n) as u64;
+    let ops = symmetries(l);
     let mut all = Vec::with_capacity(states.len() * images);
     for (k, s) in states.chunks(n).enumerate() {
         let mut rng = chain_rng(seed ^ DRAW_STREAM, (1 << 42) + k as u64);
         for i in 0..images {
             let op = if i == 0 { 0 } else { rng.random_range(0..ops) };
-            all.extend(image(s, l, op));
+            all.extend(symmetry_image(s, l, op));
         }
     }
     let lq = q.log_q(&all)?;
@@ -470,8 +437,8 @@ mod tests {
             .collect();
         let e = energy(&s, l, 1.0, 0.0);
         let mut seen = std::collections::HashSet::new();
-        for op in 0..(16 * l * l) as u64 {
-            let img = image(&s, l, op);
+        for op in 0..symmetries(l) {
+            let img = symmetry_image(&s, l, op);
             assert_eq!(energy(&img, l, 1.0, 0.0), e, "op {op}");
             assert_eq!(
                 img.iter().filter(|v| **v > 0).count() * 2 == l * l,

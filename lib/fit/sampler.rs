@@ -21,7 +21,7 @@ use crate::nn::autoreg::{HostSampler, SamplerSpec};
 use crate::nn::burn_exec::{train_device, Net};
 use crate::nn::objectives::SamplerObjective;
 use crate::nn::program::Program;
-use crate::sim::ising::lattice::energy;
+use crate::sim::ising::lattice::{energy, symmetries, symmetry_image};
 use crate::sim::rng::chain_rng;
 use crate::train::{RunSettings, TestLoss, Tracker};
 
@@ -114,6 +114,9 @@ pub struct SamplerConfig {
     pub test_fraction: f64,
     /// start from the weights of this sampler file (e.g. forward, then reverse KL)
     pub init_from: Option<PathBuf>,
+    /// forward KL: feed each data row under a random lattice symmetry
+    /// (translation, rotation, reflection, global flip; h = 0 only)
+    pub augment: bool,
 }
 
 impl SamplerConfig {
@@ -144,6 +147,11 @@ impl SamplerConfig {
             bail_input!(
                 "--test-fraction: must be in [0, 1), got {}",
                 self.test_fraction
+            );
+        }
+        if self.augment && (self.objective != Objective::ForwardKl || self.target.h != 0.0) {
+            bail_input!(
+                "--augment: forward KL at h = 0 only (the symmetries include the global flip)"
             );
         }
         match (self.objective, &self.data) {
@@ -343,7 +351,18 @@ pub fn train(cfg: &SamplerConfig, common: &Common) -> Result<TrainedSampler> {
                 let mut x = Vec::with_capacity(b * n);
                 for _ in 0..b {
                     let r = rng.random_range(0..rows);
-                    x.extend_from_slice(&o.train[r * n..(r + 1) * n]);
+                    let row = &o.train[r * n..(r + 1) * n];
+                    if cfg.augment {
+                        let op = rng.random_range(0..symmetries(cfg.target.l));
+                        let s: Vec<i8> = row.iter().map(|&v| v as i8).collect();
+                        x.extend(
+                            symmetry_image(&s, cfg.target.l, op)
+                                .iter()
+                                .map(|&v| v as f32),
+                        );
+                    } else {
+                        x.extend_from_slice(row);
+                    }
                 }
                 let loss = objective.nll(&net, &x);
                 let test: Option<TestLoss> = test_set.as_ref().map(|_| &eval as TestLoss);

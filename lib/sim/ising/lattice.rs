@@ -97,6 +97,45 @@ pub fn energy(spins: &[i8], l: usize, j: f64, h: f64) -> f64 {
     -j * bonds as f64 - h * sum as f64
 }
 
+/// The number of symmetries of the periodic L×L Ising model at h = 0:
+/// L² translations × 8 rotations and reflections × the global flip.
+pub fn symmetries(l: usize) -> u64 {
+    (16 * l * l) as u64
+}
+
+/// The image of an L×L configuration under symmetry `op` of the periodic
+/// square lattice: a translation, one of the 8 rotations and reflections,
+/// and the global flip; `op` in 0..[`symmetries`]`(l)`, 0 the identity.
+pub fn symmetry_image(s: &[i8], l: usize, op: u64) -> Vec<i8> {
+    let (dx, dy) = (
+        (op % l as u64) as usize,
+        ((op / l as u64) % l as u64) as usize,
+    );
+    let d8 = (op / (l * l) as u64) % 8;
+    let flip = if (op / (8 * l * l) as u64) % 2 == 1 {
+        -1
+    } else {
+        1
+    };
+    let mut out = vec![0i8; l * l];
+    for r in 0..l {
+        for c in 0..l {
+            let (mut a, mut b) = (r, c);
+            if d8 & 4 != 0 {
+                std::mem::swap(&mut a, &mut b);
+            }
+            if d8 & 1 != 0 {
+                a = l - 1 - a;
+            }
+            if d8 & 2 != 0 {
+                b = l - 1 - b;
+            }
+            out[((a + dy) % l) * l + (b + dx) % l] = flip * s[r * l + c];
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
