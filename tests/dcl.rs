@@ -32,13 +32,6 @@ fn meta(l: usize) -> Vec<(String, String)> {
     ]
 }
 
-fn gen(path: &Path, args: &[&str]) {
-    let mut all = args.to_vec();
-    all.extend(["-q", "-o", path.to_str().unwrap()]);
-    let r = run("gen-ising", &all);
-    assert!(r.status.success(), "gen-ising: {}", stderr(&r));
-}
-
 fn rows_at(path: &Path) -> Vec<([f64; 2], EstimateRow)> {
     let ds = phasekit::contract::open(path, phasekit::meta::Kind::Estimates).unwrap();
     let mut at = Vec::new();
@@ -92,7 +85,7 @@ fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
     let d = dir.path();
     // configurations up to T = 20 hold every local pattern; the test set covers every energy level
     let data = d.join("data.parquet");
-    gen(
+    gen_ising(
         &data,
         &[
             "--n", "4000", "--L", "8", "--T", "1.5:20", "--h", "0", "--sweeps", "200", "--seed",
@@ -100,14 +93,14 @@ fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
         ],
     );
     let test = d.join("test.parquet");
-    gen(
+    gen_ising(
         &test,
         &[
             "--n", "1000", "--L", "8", "--T", "1.5:5", "--h", "0", "--sweeps", "200", "--seed", "2",
         ],
     );
     let model = d.join("energy.onnx");
-    let r = run(
+    let err = run_ok(
         "fit-ednn",
         &[
             "--data",
@@ -127,8 +120,6 @@ fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
             "1",
         ],
     );
-    let err = stderr(&r);
-    assert!(r.status.success(), "{err}");
     println!("{err}");
     let m = Model::load(&model, Device::Cpu, 1).unwrap();
     let eval: serde_json::Value = serde_json::from_str(&m.metadata["phasekit.evaluation"]).unwrap();
@@ -143,7 +134,7 @@ fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
 fn metropolis_on_the_exact_tile_table_matches_kaufman() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("e.parquet");
-    let r = run(
+    run_ok(
         "eval-dcl",
         &[
             "--ising",
@@ -164,7 +155,6 @@ fn metropolis_on_the_exact_tile_table_matches_kaufman() {
             out.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let rows = rows_at(&out);
     let mut pulls = Vec::new();
     for beta in [0.3, 0.4407, 0.6] {
@@ -188,7 +178,7 @@ fn metropolis_on_the_exact_tile_table_matches_kaufman() {
 
 fn train_rnn(d: &Path, obs: &Path) -> PathBuf {
     let q = d.join("rnn.onnx");
-    let r = run(
+    run_ok(
         "fit-sampler",
         &[
             "--L",
@@ -213,7 +203,6 @@ fn train_rnn(d: &Path, obs: &Path) -> PathBuf {
             "-q",
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     q
 }
 
@@ -222,7 +211,7 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let obs = d.join("obs.parquet");
-    gen(
+    gen_ising(
         &obs,
         &[
             "--n",
@@ -247,7 +236,7 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
     );
     let q = train_rnn(d, &obs);
     let energy = d.join("energy.onnx");
-    let r = run(
+    run_ok(
         "fit-ednn",
         &[
             "--data",
@@ -263,9 +252,8 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             "-q",
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let out = d.join("learned.parquet");
-    let r = run(
+    run_ok(
         "eval-dcl",
         &[
             "--energy",
@@ -285,7 +273,6 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             out.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let rows = rows_at(&out);
     assert_eq!(
         rows.iter().filter(|(_, r)| r.quantity == "energy").count(),
@@ -294,7 +281,7 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
     assert!(rows.iter().all(|(_, r)| r.value.is_finite()));
     // the report: the true Hamiltonian's rows are graded against Kaufman
     let truth = d.join("true.parquet");
-    let r = run(
+    run_ok(
         "eval-dcl",
         &[
             "--ising",
@@ -313,9 +300,8 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             truth.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let entropy = d.join("entropy.parquet");
-    let r = run(
+    run_ok(
         "nis-estimate",
         &[
             "--model",
@@ -331,9 +317,8 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             entropy.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let report = d.join("report.md");
-    let r = run(
+    run_ok(
         "pk-report",
         &[
             "--dcl-energy",
@@ -349,7 +334,6 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             report.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "{}", stderr(&r));
     let md = std::fs::read_to_string(&report).unwrap();
     for row in [
         "learned nearest-neighbour coupling",
@@ -393,7 +377,7 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
     ];
     assert_refused("eval-dcl", &[], &cases, &o);
     let obs6 = d.join("obs6.parquet");
-    gen(
+    gen_ising(
         &obs6,
         &[
             "--n", "20", "--L", "6", "--T", "2.269", "--h", "0", "--sweeps", "10",

@@ -137,8 +137,8 @@ fn ising_energy_model(path: &Path, l: usize, j: f32, h: f32) {
 /// Swendsen–Wang samples from gen-ising.
 fn swendsen_wang(path: &Path, l: usize, t: &str, h: &str, n: usize) {
     let (l, n) = (l.to_string(), n.to_string());
-    let r = run(
-        "gen-ising",
+    gen_ising(
+        path,
         &[
             "--n",
             &n,
@@ -158,12 +158,8 @@ fn swendsen_wang(path: &Path, l: usize, t: &str, h: &str, n: usize) {
             "50",
             "--seed",
             "4",
-            "-q",
-            "-o",
-            path.to_str().unwrap(),
         ],
     );
-    assert!(r.status.success(), "gen-ising: {}", stderr(&r));
 }
 
 /// Every NIS estimate, NMCMC and the p-estimator within 4σ of enumeration.

@@ -328,3 +328,18 @@ pub fn read_log(path: &Path) -> Vec<(u64, String, f64)> {
     }
     rows
 }
+
+/// Run `tool ARGS`; it must succeed. Returns its stderr.
+pub fn run_ok(tool: &str, args: &[&str]) -> String {
+    let r = run(tool, args);
+    let err = stderr(&r);
+    assert!(r.status.success(), "{tool} {args:?}: {err}");
+    err
+}
+
+/// gen-ising ARGS -q -o PATH; it must succeed.
+pub fn gen_ising(path: &Path, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["-q", "-o", path.to_str().unwrap()]);
+    run_ok("gen-ising", &all);
+}
