@@ -84,6 +84,8 @@ pub struct TrainedEdnn {
     pub j: f64,
     /// T_O of the sampler (None for true energies)
     pub t_obs: Option<f64>,
+    /// the sampler that labelled the data (None for true energies)
+    pub sampler: Option<Proposal>,
 }
 
 impl EdnnConfig {
@@ -115,6 +117,8 @@ struct Labelled {
     states: Vec<i8>,
     labels: Vec<f64>,
     constant: f64,
+    /// the sampler that made the labels, kept for the evaluation
+    sampler: Option<Proposal>,
     t_obs: Option<f64>,
 }
 
@@ -127,6 +131,7 @@ fn label(cfg: &EdnnConfig, states: Vec<i8>, l: usize, j: f64, seed: u64) -> Resu
                 states,
                 labels,
                 constant: 0.0,
+                sampler: None,
                 t_obs: None,
             })
         }
@@ -176,6 +181,7 @@ fn label(cfg: &EdnnConfig, states: Vec<i8>, l: usize, j: f64, seed: u64) -> Resu
                 states,
                 labels,
                 constant,
+                sampler: Some(q),
                 t_obs: Some(t),
             })
         }
@@ -308,16 +314,13 @@ pub fn train(cfg: &EdnnConfig, common: &Common) -> Result<TrainedEdnn> {
         l,
         j,
         t_obs: lab.t_obs,
+        sampler: lab.sampler,
     })
 }
 
 /// RMSE per configuration of the EDNN (and of E_RNN when a sampler made the
 /// labels) against the true Ising energies of `test` (evaluation only).
-pub fn rmse_against_truth(
-    trained: &TrainedEdnn,
-    cfg: &EdnnConfig,
-    test: &Path,
-) -> Result<(f64, Option<f64>, usize)> {
+pub fn rmse_against_truth(trained: &TrainedEdnn, test: &Path) -> Result<(f64, Option<f64>, usize)> {
     let data = States::load(test, Some(&[trained.l, trained.l]))?;
     let l = trained.l;
     let states: Vec<i8> = (0..data.params.len())
@@ -340,9 +343,8 @@ pub fn rmse_against_truth(
         .chunks(l * l)
         .map(|s| trained.host.energy(s, l))
         .collect();
-    let rnn = match (&cfg.labels, trained.t_obs) {
-        (Labels::Sampler { path, .. }, Some(t)) => {
-            let q = Proposal::load(ModelFile::read(path)?, Device::Cpu)?;
+    let rnn = match (&trained.sampler, trained.t_obs) {
+        (Some(q), Some(t)) => {
             let e: Vec<f64> = q
                 .log_q(&states)?
                 .iter()
@@ -382,7 +384,7 @@ pub fn run(
     let trained = train(cfg, common)?;
     let (rmse_ednn, rmse_rnn, n_test) = match out.test {
         Some(t) => {
-            let (a, b, n) = rmse_against_truth(&trained, cfg, t)?;
+            let (a, b, n) = rmse_against_truth(&trained, t)?;
             (Some(a), b, n)
         }
         None => (None, None, 0),
