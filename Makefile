@@ -26,7 +26,7 @@ BIN = $(or $(CARGO_TARGET_DIR),target)/release
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -121,6 +121,30 @@ demo-dcl: setup build
 	$(MAKE) --no-print-directory -f pipelines/ising-dcl.mk OUT=out/demo-dcl BIN=$(BIN)
 	@grep -E '^\| ' out/demo-dcl/report.md | cut -d'|' -f2-5
 	@echo "demo-dcl: report in out/demo-dcl/report.md"
+
+## bench-dcl: the DCL paper's Table A1 analogue: S/L² at L=8 of the sampler fitted to SW observations at β_O = 0.125, 0.25, 0.4407, beside Kaufman; then the tile-table chain's speed beside gen-ising
+bench-dcl: build
+	mkdir -p out/bench-dcl
+	for beta in 0.125 0.25 0.4407; do
+	  t=$$(awk -v b=$$beta 'BEGIN { printf "%.10f", 1 / b }')
+	  $(BIN)/gen-ising --n 20000 --L 8 --T $$t --h 0 --algorithm sw --per-chain 1000 --thin 2 --sweeps 100 \
+	    --seed 1 -q -o out/bench-dcl/obs-$$beta.parquet
+	  $(BIN)/fit-sampler --L 8 --T $$t --arch made --depth 2 --width 8 --z2 --augment --objective forward-kl \
+	    --data out/bench-dcl/obs-$$beta.parquet --steps 6000 --batch 256 --lr 3e-3 --seed 1 -q \
+	    --out-model out/bench-dcl/q-$$beta.onnx
+	  $(BIN)/nis-estimate --model out/bench-dcl/q-$$beta.onnx --L 8 --T $$t --samples 50000 --bootstrap 0 -q \
+	    -o out/bench-dcl/est-$$beta.parquet
+	  $(VENV)/bin/python -c "import polars as pl; d = pl.read_parquet('out/bench-dcl/est-$$beta.parquet'); \
+	    r = d.filter((pl.col('method') == 'variational') & (pl.col('quantity') == 'entropy')); \
+	    print('beta_O $$beta: S/L^2 = %.5f +- %.1e' % (r['value'][0], r['std_error'][0]))"
+	done
+	echo "Kaufman (REFERENCES.md): 0.67690 (0.125), 0.61951 (0.25), 0.28236 (0.4407)"
+	e=$$( { /usr/bin/env time -f %e $(BIN)/eval-dcl --ising --beta 0.4407 --L 128 --chains 1 --burn-in 0 \
+	  --sweeps 2000 --threads 1 -q -o out/bench-dcl/speed.parquet; } 2>&1 | tail -n 1)
+	g=$$( { /usr/bin/env time -f %e $(BIN)/gen-ising --n 1 --L 128 --T 2.2691853 --h 0 --sweeps 100000 \
+	  --threads 1 -q -o out/bench-dcl/gen.parquet; } 2>&1 | tail -n 1)
+	echo "$$e $$g" | awk '{ a = 2000 * 16384 / $$1; b = 100000 * 16384 / $$2; \
+	  printf "tile-table Metropolis %.2e site updates/s, gen-ising checkerboard %.2e/s, one thread: %.3fx\n", a, b, a / b }'
 
 ## bench-nis: the reach benchmark: the NIS pipeline at L=16, β_c (long training), then the tool's samples/s beside VAN-style NIS in PyTorch or numpy
 NIS_BENCH_STEPS ?= 12000
