@@ -16,7 +16,6 @@ use crate::cli::Common;
 use crate::contract::estimates::{self, EstimateRow};
 use crate::meta::{Bounds, FileMeta, InputRef, Kind, Provenance};
 use crate::nn::ednn::{EdnnSpec, HostEdnn};
-use crate::nn::program::ParamData;
 use crate::runtime::{take_output, Device, Model, ModelFile};
 use crate::sim::rng::chain_rng;
 use crate::sim::tiles::{ising_table, TileChain, Tiling};
@@ -67,46 +66,6 @@ impl DclConfig {
     }
 }
 
-/// The EDNN weights stored in an exported file, back as [in, out] matrices.
-fn ednn_params(bytes: &[u8], spec: &EdnnSpec) -> Result<Vec<ParamData>, String> {
-    use crate::nn::onnx::{decode, initializer_f32};
-    let model = decode(bytes).map_err(|e| format!("not an ONNX model ({e})"))?;
-    let mut widths = vec![spec.inputs()];
-    widths.extend(&spec.hidden);
-    widths.push(1);
-    let mut out = Vec::new();
-    for k in 1..widths.len() {
-        let (i, o) = (widths[k - 1], widths[k]);
-        let (_, wc) =
-            initializer_f32(&model, &format!("w{k}")).ok_or(format!("no initializer w{k}"))?;
-        let (_, b) =
-            initializer_f32(&model, &format!("b{k}")).ok_or(format!("no initializer b{k}"))?;
-        if wc.len() != i * o || b.len() != o {
-            return Err(format!(
-                "w{k}/b{k} do not have the shapes of {}",
-                spec.network()
-            ));
-        }
-        let mut w = vec![0f32; i * o];
-        for a in 0..i {
-            for z in 0..o {
-                w[a * o + z] = wc[z * i + a];
-            }
-        }
-        out.push(ParamData {
-            name: format!("w{k}"),
-            shape: vec![i, o],
-            data: w,
-        });
-        out.push(ParamData {
-            name: format!("b{k}"),
-            shape: vec![o],
-            data: b,
-        });
-    }
-    Ok(out)
-}
-
 /// Tabulate the energy: an EDNN file through its weights (then checked
 /// against ONNX Runtime at every L), or the exact Ising bonds.
 pub fn tabulate(source: &EnergySource, sizes: &[usize]) -> Result<Tabulated> {
@@ -140,8 +99,8 @@ pub fn tabulate(source: &EnergySource, sizes: &[usize]) -> Result<Tabulated> {
             }
             let spec: EdnnSpec = serde_json::from_value(network.clone())
                 .map_err(|e| input_error!("{label}: phasekit.network: {e}"))?;
-            let params =
-                ednn_params(&file.bytes, &spec).map_err(|e| input_error!("{label}: {e}"))?;
+            let params = crate::nn::ednn::params_from_onnx(&file.bytes, &spec)
+                .map_err(|e| input_error!("{label}: {e}"))?;
             let host = HostEdnn::new(&spec, &params).map_err(|e| input_error!("{label}: {e}"))?;
             let table = host.table().ok_or_else(|| {
                 input_error!(

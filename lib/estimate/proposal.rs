@@ -178,7 +178,11 @@ impl Proposal {
         }
         let flipped: Vec<i8> = states.iter().map(|v| -v).collect();
         let neg = self.log_q_raw(&flipped)?;
-        Ok(raw.iter().zip(&neg).map(|(&a, &b)| z2_mix(a, b)).collect())
+        Ok(raw
+            .iter()
+            .zip(&neg)
+            .map(|(&a, &b)| autoreg::z2_log_q(a, b))
+            .collect())
     }
 
     /// `count` configurations and their log q, configuration k from stream
@@ -271,10 +275,4 @@ impl Proposal {
         }
         Ok(())
     }
-}
-
-/// log q = logsumexp(log q̃(s), log q̃(−s)) − ln 2.
-fn z2_mix(a: f64, b: f64) -> f64 {
-    let m = a.max(b);
-    m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
 }

@@ -118,6 +118,23 @@ struct Draws {
     magnetization: Vec<f64>,
 }
 
+/// The per-site observables both estimators average: e = E/N, |m|, m².
+struct Observables {
+    u: Vec<f64>,
+    abs_m: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Draws {
+    fn observables(&self, n: usize) -> Observables {
+        Observables {
+            u: self.energy.iter().map(|e| e / n as f64).collect(),
+            abs_m: self.magnetization.iter().map(|v| v.abs()).collect(),
+            m2: self.magnetization.iter().map(|v| v * v).collect(),
+        }
+    }
+}
+
 pub fn run(cfg: &NisConfig, out: &NisOutputs, common: &Common) -> Result<NisSummary> {
     cfg.validate()?;
     let proposal = Proposal::load(ModelFile::read(&cfg.model)?, cfg.device)
@@ -214,7 +231,8 @@ pub fn run(cfg: &NisConfig, out: &NisOutputs, common: &Common) -> Result<NisSumm
     let t2 = Instant::now();
     let weights = Weights::from_energies(&draws.energy, &draws.log_q, beta)
         .map_err(|e| input_error!("{}: {e}", cfg.model.display()))?;
-    let mut rows = estimators(&weights, &draws, beta, n, cfg.bootstrap, common.seed);
+    let obs = draws.observables(n);
+    let mut rows = estimators(&weights, &draws, &obs, beta, n, cfg.bootstrap, common.seed);
     let ess = weights.ess_fraction();
     if ess < TINY_ESS {
         warnings.push(format!(
@@ -227,7 +245,7 @@ pub fn run(cfg: &NisConfig, out: &NisOutputs, common: &Common) -> Result<NisSumm
         warnings.extend(warning);
     }
     if cfg.nmcmc {
-        rows.extend(nmcmc_rows(&weights, &draws, n, common.seed));
+        rows.extend(nmcmc_rows(&weights, &obs, common.seed));
     }
     seconds[2] = t2.elapsed().as_secs_f64();
     if let Some(w) = sink {
@@ -293,6 +311,7 @@ fn row(method: &str, quantity: &str, e: Estimate, n: usize) -> EstimateRow {
 fn estimators(
     w: &Weights,
     d: &Draws,
+    obs: &Observables,
     beta: f64,
     n: usize,
     bootstrap: usize,
@@ -306,10 +325,8 @@ fn estimators(
         value: e.value * scale,
         sigma: e.sigma * scale.abs(),
     };
-    let u: Vec<f64> = d.energy.iter().map(|e| e / nf).collect();
-    let abs_m: Vec<f64> = d.magnetization.iter().map(|v| v.abs()).collect();
-    let m2: Vec<f64> = d.magnetization.iter().map(|v| v * v).collect();
-    let (u_mean, u_phi) = w.mean_influence(&u);
+    let Observables { u, abs_m, m2 } = obs;
+    let (u_mean, u_phi) = w.mean_influence(u);
     // S/N = β U/N + ln Z / N: the two share samples, so σ from the summed influences
     let s_phi: Vec<f64> = u_phi
         .iter()
@@ -320,16 +337,16 @@ fn estimators(
         row("nis", "ln_z", ln_z, m),
         row("nis", "free_energy", per_site(ln_z, -1.0 / bn), m),
         EstimateRow::new("nis", "free_energy_bias", -w.ln_z_bias() / bn, None, m),
-        row("nis", "energy", w.mean(&u), m),
-        row("nis", "abs_magnetization", w.mean(&abs_m), m),
-        row("nis", "magnetization_sq", w.mean(&m2), m),
+        row("nis", "energy", w.mean(u), m),
+        row("nis", "abs_magnetization", w.mean(abs_m), m),
+        row("nis", "magnetization_sq", w.mean(m2), m),
         row(
             "nis",
             "specific_heat",
-            per_site(w.variance(&u), beta * beta * nf),
+            per_site(w.variance(u), beta * beta * nf),
             m,
         ),
-        row("nis", "susceptibility", per_site(w.variance(&abs_m), bn), m),
+        row("nis", "susceptibility", per_site(w.variance(abs_m), bn), m),
         row(
             "nis",
             "entropy",
@@ -422,12 +439,10 @@ fn p_estimator(
 }
 
 /// The independence Metropolis chain on the same draws.
-fn nmcmc_rows(w: &Weights, d: &Draws, n: usize, seed: u64) -> Vec<EstimateRow> {
+fn nmcmc_rows(w: &Weights, obs: &Observables, seed: u64) -> Vec<EstimateRow> {
     let chain = Chain::run(w.log_w(), seed, CHAIN_STREAM);
     let m = w.len();
-    let u: Vec<f64> = d.energy.iter().map(|e| e / n as f64).collect();
-    let abs_m: Vec<f64> = d.magnetization.iter().map(|v| v.abs()).collect();
-    let m2: Vec<f64> = d.magnetization.iter().map(|v| v * v).collect();
+    let Observables { u, abs_m, m2 } = obs;
     let mut rows = vec![EstimateRow::new(
         "nmcmc",
         "acceptance",

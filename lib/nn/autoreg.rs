@@ -253,9 +253,7 @@ fn draw(
                 // s and its flip, so the draw's own log q̃ and one more pass suffice
                 if with_log_q {
                     let neg: Vec<i8> = c.iter().map(|v| -v).collect();
-                    let (a, b) = (*lq, made.log_q_raw(&neg));
-                    let m = a.max(b);
-                    *lq = m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2;
+                    *lq = z2_log_q(*lq, made.log_q_raw(&neg));
                 }
                 if rng.random::<bool>() {
                     c.iter_mut().for_each(|v| *v = -*v);
@@ -266,4 +264,11 @@ fn draw(
             }
         });
     (out, log_q)
+}
+
+/// log q of a z2 sampler from log q̃(s) and log q̃(−s):
+/// logsumexp(a, b) − ln 2.
+pub fn z2_log_q(a: f64, b: f64) -> f64 {
+    let m = a.max(b);
+    m + ((a - m).exp() + (b - m).exp()).ln() - std::f64::consts::LN_2
 }

@@ -394,6 +394,44 @@ pub fn to_onnx(spec: &EdnnSpec, params: &[ParamData], metadata: &[(String, Strin
     ))
 }
 
+/// The EDNN weights stored in an exported file, back as [in, out] matrices.
+pub fn params_from_onnx(bytes: &[u8], spec: &EdnnSpec) -> Result<Vec<ParamData>, String> {
+    use super::onnx::{decode, initializer_f32};
+    let model = decode(bytes).map_err(|e| format!("not an ONNX model ({e})"))?;
+    let widths = spec.widths();
+    let mut out = Vec::new();
+    for k in 1..widths.len() {
+        let (i, o) = (widths[k - 1], widths[k]);
+        let (_, wc) =
+            initializer_f32(&model, &format!("w{k}")).ok_or(format!("no initializer w{k}"))?;
+        let (_, b) =
+            initializer_f32(&model, &format!("b{k}")).ok_or(format!("no initializer b{k}"))?;
+        if wc.len() != i * o || b.len() != o {
+            return Err(format!(
+                "w{k}/b{k} do not have the shapes of {}",
+                spec.network()
+            ));
+        }
+        let mut w = vec![0f32; i * o];
+        for a in 0..i {
+            for z in 0..o {
+                w[a * o + z] = wc[z * i + a];
+            }
+        }
+        out.push(ParamData {
+            name: format!("w{k}"),
+            shape: vec![i, o],
+            data: w,
+        });
+        out.push(ParamData {
+            name: format!("b{k}"),
+            shape: vec![o],
+            data: b,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
