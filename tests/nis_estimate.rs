@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 use phasekit::contract::estimates::{find, load, EstimateRow};
 use phasekit::exact::ising::{brute_force, kaufman};
-use phasekit::nn::onnx::{encode, Attr, Dim, GraphBuilder};
+use phasekit::nn::onnx::{encode, Dim, GraphBuilder};
 use phasekit::sim::ising::lattice::energy;
 use phasekit::sim::rng::chain_rng;
 use rand::Rng;
@@ -92,46 +92,6 @@ fn dense_weights(l: usize, causal: bool, seed: u64) -> (Vec<f32>, Vec<f32>) {
         .collect();
     let b = (0..n).map(|_| rng.random_range(-0.3..0.3)).collect();
     (w, b)
-}
-
-/// The Ising energy as a foreign `energy` model: E = Σ_j s_j ((sB)_j − h)
-/// with B = −J·A/2, A the periodic adjacency matrix.
-fn ising_energy_model(path: &Path, l: usize, j: f32, h: f32) {
-    let n = l * l;
-    let mut b = vec![0f32; n * n];
-    for r in 0..l {
-        for c in 0..l {
-            let i = r * l + c;
-            for k in [r * l + (c + 1) % l, ((r + 1) % l) * l + c] {
-                b[i * n + k] -= j / 2.0;
-                b[k * n + i] -= j / 2.0;
-            }
-        }
-    }
-    let mut g = GraphBuilder::new("ising_energy");
-    let s = g.input_f32("states", &[Dim::batch(), Dim::Fixed(l), Dim::Fixed(l)]);
-    let flat = g.const_i64("flat", &[-1, n as i64]);
-    let x = g.op("Reshape", &[&s, &flat], &[]);
-    let bt = g.weight("couplings", &[n, n], &b);
-    let field = g.weight("field", &[n], &vec![-h; n]);
-    let sb = g.op("MatMul", &[&x, &bt], &[]);
-    let local = g.op("Add", &[&sb, &field], &[]);
-    let per_site = g.op("Mul", &[&local, &x], &[]);
-    let axes = g.const_i64("axes", &[1]);
-    g.op_into(
-        "ReduceSum",
-        &[&per_site, &axes],
-        &["energy"],
-        &[("keepdims", Attr::Int(0))],
-    );
-    g.output_f32("energy", &[Dim::batch()]);
-    let meta = [
-        ("phasekit.kind", "energy"),
-        ("phasekit.version", "1"),
-        ("phasekit.L", "4"),
-    ]
-    .map(|(k, v)| (k.to_string(), v.to_string()));
-    std::fs::write(path, encode(&g.finish("Ising energy", &meta))).unwrap();
 }
 
 /// Swendsen–Wang samples from gen-ising.

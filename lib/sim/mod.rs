@@ -1,6 +1,7 @@
 //! Samplers of statistical-mechanics systems.
 
 pub mod ising;
+pub mod replicas;
 pub mod rng;
 pub mod tasep;
 pub mod tiles;

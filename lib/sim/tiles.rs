@@ -4,8 +4,10 @@
 //! (an EDNN tabulated once, or the exact Ising bonds). A flip changes only
 //! the tiles that contain the spin, so ΔE is a few table lookups.
 
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use anyhow::Result;
+
+use super::replicas::{accepts, Replicas};
+use super::rng::{Lanes, LANES};
 
 /// The tiling's geometry: which tiles, at which bit, hold each site.
 #[derive(Clone, Debug)]
@@ -58,7 +60,8 @@ impl Tiling {
         (self.l / self.f).pow(2)
     }
 
-    fn covering(&self, site: usize) -> &[(u32, u32)] {
+    /// The (tile, bit) pairs that hold `site`.
+    pub fn covering(&self, site: usize) -> &[(u32, u32)] {
         &self.cover[self.cover_start[site]..self.cover_start[site + 1]]
     }
 
@@ -98,66 +101,183 @@ pub fn ising_table(f: usize, c: usize, j: f64) -> Vec<f64> {
         .collect()
 }
 
-/// One Markov chain on a tiled lattice.
-pub struct TileChain<'a> {
-    tiling: &'a Tiling,
-    table: &'a [f64],
-    pub spins: Vec<i8>,
-    idx: Vec<u32>,
+/// A tile table twice: in f64 for measured energies, in f32 (256 KiB for
+/// 16-spin tiles, so it stays in cache) for the energy changes of flips.
+pub struct TileTable {
+    pub exact: Vec<f64>,
+    fast: Vec<f32>,
 }
 
-impl<'a> TileChain<'a> {
-    pub fn new(tiling: &'a Tiling, table: &'a [f64], spins: Vec<i8>) -> TileChain<'a> {
-        let idx = tiling.indices(&spins);
-        TileChain {
+impl TileTable {
+    pub fn new(exact: Vec<f64>) -> TileTable {
+        assert!(
+            exact.len().is_power_of_two(),
+            "a tile table has 2^bits entries"
+        );
+        let fast = exact.iter().map(|&v| v as f32).collect();
+        TileTable { exact, fast }
+    }
+}
+
+/// Sixteen Metropolis chains (one per lane, `sim::replicas`) on a tiled
+/// lattice, each at its own β. A tile's state is its table index, so the
+/// spins live in the indices: a flip XORs one bit into each tile that holds
+/// the site, and ΔE is two lookups per such tile.
+pub struct TileReplicas<'a> {
+    tiling: &'a Tiling,
+    table: &'a TileTable,
+    beta: [f32; LANES],
+    /// per tile, its index in every lane
+    idx: Vec<[u32; LANES]>,
+    lanes: Lanes,
+    /// per tile, the bits of its focus region (each site is the focus of one tile)
+    focus: u32,
+}
+
+impl<'a> TileReplicas<'a> {
+    /// Lane l at inverse temperature `beta[l]`, started from `spins[l]`.
+    pub fn new(
+        tiling: &'a Tiling,
+        table: &'a TileTable,
+        beta: [f64; LANES],
+        spins: &[Vec<i8>],
+        lanes: Lanes,
+    ) -> TileReplicas<'a> {
+        let t = tiling.f + 2 * tiling.c;
+        assert_eq!(
+            table.exact.len(),
+            1 << (t * t),
+            "table of another tile size"
+        );
+        let mut idx = vec![[0u32; LANES]; tiling.tiles()];
+        for (lane, s) in spins.iter().enumerate() {
+            for (tile, k) in tiling.indices(s).into_iter().enumerate() {
+                idx[tile][lane] = k;
+            }
+        }
+        let mut focus = 0;
+        for a in tiling.c..tiling.c + tiling.f {
+            for b in tiling.c..tiling.c + tiling.f {
+                focus |= 1 << (a * t + b);
+            }
+        }
+        TileReplicas {
             tiling,
             table,
-            spins,
+            beta: beta.map(|b| b as f32),
             idx,
+            lanes,
+            focus,
         }
     }
 
-    /// E(s) = Σ_tiles T[index].
-    pub fn energy(&self) -> f64 {
-        self.idx.iter().map(|&k| self.table[k as usize]).sum()
-    }
-
-    pub fn magnetization(&self) -> f64 {
-        self.spins.iter().map(|&v| v as f64).sum::<f64>() / self.spins.len() as f64
-    }
-
-    /// ΔE of flipping `site`.
-    fn delta(&self, site: usize) -> f64 {
-        self.tiling
-            .covering(site)
-            .iter()
-            .map(|&(tile, bit)| {
-                let k = self.idx[tile as usize] as usize;
-                self.table[k ^ (1 << bit)] - self.table[k]
+    /// Lane `lane`'s spins (row-major ±1), read off the focus regions.
+    pub fn spins(&self, lane: usize) -> Vec<i8> {
+        let l = self.tiling.l;
+        (0..l * l)
+            .map(|site| {
+                let &(tile, bit) = self
+                    .tiling
+                    .covering(site)
+                    .iter()
+                    .find(|&&(_, bit)| self.focus >> bit & 1 == 1)
+                    .expect("every site is the focus of one tile");
+                if self.idx[tile as usize][lane] >> bit & 1 == 1 {
+                    1
+                } else {
+                    -1
+                }
             })
-            .sum()
+            .collect()
     }
+}
 
-    /// `n` sweeps of sequential Metropolis updates at inverse temperature
-    /// `beta`; returns the accepted flips.
-    pub fn sweeps(&mut self, beta: f64, n: usize, rng: &mut ChaCha8Rng) -> u64 {
-        let mut accepted = 0;
-        let sites = self.spins.len();
-        for _ in 0..n {
-            for site in 0..sites {
-                let d = self.delta(site);
-                // one uniform per attempt, so the stream does not depend on outcomes
-                let u: f64 = rng.random();
-                if d <= 0.0 || u < (-beta * d).exp() {
-                    self.spins[site] = -self.spins[site];
-                    for &(tile, bit) in self.tiling.covering(site) {
-                        self.idx[tile as usize] ^= 1 << bit;
-                    }
-                    accepted += 1;
+impl TileReplicas<'_> {
+    /// One sweep; the same source serves every instruction set, and IEEE
+    /// arithmetic without fused operations gives the same spins on each.
+    #[inline(always)]
+    fn sweep_lanes(&mut self) -> [u32; LANES] {
+        let fast = &self.table.fast[..];
+        let mut accepted = [0u32; LANES];
+        for site in 0..self.tiling.l * self.tiling.l {
+            let cover = self.tiling.covering(site);
+            let mut delta = [0f32; LANES];
+            for &(tile, bit) in cover {
+                debug_assert!((tile as usize) < self.idx.len());
+                // SAFETY: the tiling only names tiles of this lattice
+                let row = unsafe { self.idx.get_unchecked(tile as usize) };
+                for lane in 0..LANES {
+                    let k = row[lane] as usize;
+                    // indices only ever hold bits of the tile, so both are < len
+                    debug_assert!(k < fast.len());
+                    let (before, after) =
+                        unsafe { (*fast.get_unchecked(k), *fast.get_unchecked(k ^ (1 << bit))) };
+                    delta[lane] += after - before;
+                }
+            }
+            let u = self.lanes.next16();
+            let mut flip = [0u32; LANES];
+            for lane in 0..LANES {
+                let yes = accepts(self.beta[lane], delta[lane], u[lane]) as u32;
+                flip[lane] = yes.wrapping_neg();
+                accepted[lane] += yes;
+            }
+            for &(tile, bit) in cover {
+                // SAFETY: as above
+                let row = unsafe { self.idx.get_unchecked_mut(tile as usize) };
+                for lane in 0..LANES {
+                    row[lane] ^= flip[lane] & (1 << bit);
                 }
             }
         }
         accepted
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sweep_avx2(&mut self) -> [u32; LANES] {
+        self.sweep_lanes()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn sweep_avx512(&mut self) -> [u32; LANES] {
+        self.sweep_lanes()
+    }
+
+    /// One sweep with the widest vectors this CPU has (`PHASEKIT_SIMD=scalar`
+    /// asks for the baseline build, for comparisons).
+    fn sweep_best(&mut self) -> [u32; LANES] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::sim::ising::Isa;
+            // SAFETY: detect() only reports instruction sets the CPU has
+            match Isa::detect() {
+                Isa::Avx512 => return unsafe { self.sweep_avx512() },
+                Isa::Avx2 => return unsafe { self.sweep_avx2() },
+                Isa::Scalar => {}
+            }
+        }
+        self.sweep_lanes()
+    }
+}
+
+impl Replicas for TileReplicas<'_> {
+    fn sweep(&mut self) -> Result<[u32; LANES]> {
+        Ok(self.sweep_best())
+    }
+
+    fn observe(&self) -> ([f64; LANES], [f64; LANES]) {
+        let n = (self.tiling.l * self.tiling.l) as f64;
+        let mut e = [0f64; LANES];
+        let mut up = [0u32; LANES];
+        for row in &self.idx {
+            for lane in 0..LANES {
+                e[lane] += self.table.exact[row[lane] as usize];
+                up[lane] += (row[lane] & self.focus).count_ones();
+            }
+        }
+        (e.map(|v| v / n), up.map(|u| (2.0 * u as f64 - n) / n))
     }
 }
 
@@ -165,22 +285,79 @@ impl<'a> TileChain<'a> {
 mod tests {
     use super::*;
     use crate::sim::ising::lattice::energy;
-    use crate::sim::rng::chain_rng;
+    use crate::sim::replicas::lane_start;
+
+    fn streams(order: impl Fn(usize) -> u64) -> [u64; LANES] {
+        std::array::from_fn(order)
+    }
 
     #[test]
     fn the_ising_table_gives_the_ising_energy_and_its_flips() {
         let (l, f, c) = (8, 2, 1);
         let tiling = Tiling::new(l, f, c);
-        let table = ising_table(f, c, 1.0);
-        let mut rng = chain_rng(3, 0);
-        let s: Vec<i8> = (0..l * l)
-            .map(|_| if rng.random() { 1 } else { -1 })
-            .collect();
-        let mut chain = TileChain::new(&tiling, &table, s.clone());
-        assert_eq!(chain.energy(), energy(&s, l, 1.0, 0.0));
-        chain.sweeps(0.3, 3, &mut rng);
-        assert_eq!(chain.energy(), energy(&chain.spins, l, 1.0, 0.0));
+        let table = TileTable::new(ising_table(f, c, 1.0));
+        let (spins, lanes) = lane_start(3, &streams(|k| k as u64), l * l);
+        let betas = std::array::from_fn(|k| 0.1 + 0.05 * k as f64);
+        let mut chains = TileReplicas::new(&tiling, &table, betas, &spins, lanes);
+        let check = |chains: &TileReplicas| {
+            let (e, m) = chains.observe();
+            for lane in 0..LANES {
+                let s = chains.spins(lane);
+                assert_eq!(e[lane], energy(&s, l, 1.0, 0.0) / 64.0);
+                let mm: f64 = s.iter().map(|&v| v as f64).sum::<f64>() / 64.0;
+                assert_eq!(m[lane], mm);
+            }
+        };
+        assert_eq!(chains.spins(5), spins[5]);
+        check(&chains);
+        for _ in 0..3 {
+            let acc = chains.sweep().unwrap();
+            // hotter lanes accept more
+            assert!(acc[0] > acc[LANES - 1], "{acc:?}");
+        }
+        check(&chains);
         // every site lies in ((f + 2c)/f)² = 4 tiles
         assert!((0..l * l).all(|k| tiling.covering(k).len() == 4));
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_chains() {
+        let (l, f, c) = (12, 2, 1);
+        let tiling = Tiling::new(l, f, c);
+        // a table with irregular values, so rounding would show
+        let table = TileTable::new(
+            (0..1 << 16)
+                .map(|k: u32| (k.wrapping_mul(2654435761) >> 8) as f64 * 1e-7 - 0.8)
+                .collect(),
+        );
+        let (spins, lanes) = lane_start(5, &streams(|k| k as u64), l * l);
+        let betas = std::array::from_fn(|k| 0.2 + 0.1 * k as f64);
+        let mut plain = TileReplicas::new(&tiling, &table, betas, &spins, lanes.clone());
+        let mut best = TileReplicas::new(&tiling, &table, betas, &spins, lanes);
+        for _ in 0..10 {
+            assert_eq!(plain.sweep_lanes(), best.sweep_best());
+        }
+        assert_eq!(plain.idx, best.idx);
+    }
+
+    #[test]
+    fn a_lane_evolves_the_same_whatever_its_neighbours() {
+        let (l, f, c) = (8, 2, 1);
+        let tiling = Tiling::new(l, f, c);
+        let table = TileTable::new(ising_table(f, c, 1.0));
+        let run = |order: [u64; LANES]| {
+            let (spins, lanes) = lane_start(11, &order, l * l);
+            let betas = order.map(|k| 0.3 + 0.01 * k as f64);
+            let mut chains = TileReplicas::new(&tiling, &table, betas, &spins, lanes);
+            for _ in 0..20 {
+                chains.sweep().unwrap();
+            }
+            (0..LANES).map(|k| chains.spins(k)).collect::<Vec<_>>()
+        };
+        let a = run(streams(|k| k as u64));
+        let b = run(streams(|k| (LANES - 1 - k) as u64));
+        for k in 0..LANES {
+            assert_eq!(a[k], b[LANES - 1 - k]);
+        }
     }
 }

@@ -343,3 +343,54 @@ pub fn gen_ising(path: &Path, args: &[&str]) {
     all.extend(["-q", "-o", path.to_str().unwrap()]);
     run_ok("gen-ising", &all);
 }
+
+/// The Ising energy as a foreign `energy` model: E = Σ_j s_j ((sB)_j − h)
+/// with B = −J·A/2, A the periodic adjacency matrix.
+pub fn ising_energy_model(path: &Path, l: usize, j: f32, h: f32) {
+    let n = l * l;
+    let mut b = vec![0f32; n * n];
+    for r in 0..l {
+        for c in 0..l {
+            let i = r * l + c;
+            for k in [r * l + (c + 1) % l, ((r + 1) % l) * l + c] {
+                b[i * n + k] -= j / 2.0;
+                b[k * n + i] -= j / 2.0;
+            }
+        }
+    }
+    let mut g = phasekit::nn::onnx::GraphBuilder::new("ising_energy");
+    let s = g.input_f32(
+        "states",
+        &[
+            phasekit::nn::onnx::Dim::batch(),
+            phasekit::nn::onnx::Dim::Fixed(l),
+            phasekit::nn::onnx::Dim::Fixed(l),
+        ],
+    );
+    let flat = g.const_i64("flat", &[-1, n as i64]);
+    let x = g.op("Reshape", &[&s, &flat], &[]);
+    let bt = g.weight("couplings", &[n, n], &b);
+    let field = g.weight("field", &[n], &vec![-h; n]);
+    let sb = g.op("MatMul", &[&x, &bt], &[]);
+    let local = g.op("Add", &[&sb, &field], &[]);
+    let per_site = g.op("Mul", &[&local, &x], &[]);
+    let axes = g.const_i64("axes", &[1]);
+    g.op_into(
+        "ReduceSum",
+        &[&per_site, &axes],
+        &["energy"],
+        &[("keepdims", phasekit::nn::onnx::Attr::Int(0))],
+    );
+    g.output_f32("energy", &[phasekit::nn::onnx::Dim::batch()]);
+    let meta = [
+        ("phasekit.kind", "energy"),
+        ("phasekit.version", "1"),
+        ("phasekit.L", &l.to_string()),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    std::fs::write(
+        path,
+        phasekit::nn::onnx::encode(&g.finish("Ising energy", &meta)),
+    )
+    .unwrap();
+}
