@@ -77,6 +77,9 @@ struct Args {
     /// The energy model (ONNX; - for standard output).
     #[arg(long, default_value = "energy.onnx")]
     out_model: PathBuf,
+    /// Folder for ednn-energies.png: E_EDNN and E_RNN against the true energy on --test.
+    #[arg(long, requires = "test")]
+    plots: Option<PathBuf>,
     /// Training log (trainlog Parquet).
     #[arg(long)]
     out_log: Option<PathBuf>,
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
             model: &args.out_model,
             log: args.out_log.as_deref(),
             test: args.test.as_deref(),
+            plots: args.plots.as_deref(),
         };
         let (t, eval) = run(&cfg, &out, &args.common)?;
         let mut what = format!(

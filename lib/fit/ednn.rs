@@ -15,7 +15,6 @@ use rand::Rng;
 use serde_json::json;
 
 use super::data::States;
-use crate::bail_input;
 use crate::cli::Common;
 use crate::contract::trainlog::LogRow;
 use crate::estimate::proposal::Proposal;
@@ -27,6 +26,7 @@ use crate::runtime::{Device, ModelFile};
 use crate::sim::ising::lattice::{energy, symmetries, symmetry_image};
 use crate::sim::rng::chain_rng;
 use crate::train::{RunSettings, TestLoss, Tracker};
+use crate::{bail_input, input_error};
 
 const INIT_STREAM: u64 = 0x4544_4e4e_0000_0001;
 const BATCH_STREAM: u64 = 0x4544_4e4e_0000_0002;
@@ -318,43 +318,50 @@ pub fn train(cfg: &EdnnConfig, common: &Common) -> Result<TrainedEdnn> {
     })
 }
 
-/// RMSE per configuration of the EDNN (and of E_RNN when a sampler made the
-/// labels) against the true Ising energies of `test` (evaluation only).
-pub fn rmse_against_truth(trained: &TrainedEdnn, test: &Path) -> Result<(f64, Option<f64>, usize)> {
+/// Energies of the `--test` configurations: the truth, the EDNN's, and
+/// E_RNN when a sampler made the labels (evaluation only).
+pub struct TestEnergies {
+    pub truth: Vec<f64>,
+    pub ednn: Vec<f64>,
+    pub rnn: Option<Vec<f64>>,
+}
+
+impl TestEnergies {
+    /// RMSE per configuration of `pred` against the truth.
+    pub fn rmse(&self, pred: &[f64]) -> f64 {
+        let sq: f64 = pred
+            .iter()
+            .zip(&self.truth)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum();
+        (sq / self.truth.len() as f64).sqrt()
+    }
+}
+
+pub fn test_energies(trained: &TrainedEdnn, test: &Path) -> Result<TestEnergies> {
     let data = States::load(test, Some(&[trained.l, trained.l]))?;
     let l = trained.l;
     let states: Vec<i8> = (0..data.params.len())
         .flat_map(|k| data.state(k).to_vec())
         .collect();
-    let truth: Vec<f64> = states
+    let truth = states
         .chunks(l * l)
         .map(|s| energy(s, l, trained.j, 0.0))
         .collect();
-    let rms = |pred: &[f64]| {
-        (pred
-            .iter()
-            .zip(&truth)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            / truth.len() as f64)
-            .sqrt()
-    };
-    let ednn: Vec<f64> = states
+    let ednn = states
         .chunks(l * l)
         .map(|s| trained.host.energy(s, l))
         .collect();
     let rnn = match (&trained.sampler, trained.t_obs) {
-        (Some(q), Some(t)) => {
-            let e: Vec<f64> = q
-                .log_q(&states)?
+        (Some(q), Some(t)) => Some(
+            q.log_q(&states)?
                 .iter()
                 .map(|lq| -t * lq + trained.constant)
-                .collect();
-            Some(rms(&e))
-        }
+                .collect(),
+        ),
         _ => None,
     };
-    Ok((rms(&ednn), rnn, truth.len()))
+    Ok(TestEnergies { truth, ednn, rnn })
 }
 
 /// What fit-ednn writes.
@@ -363,6 +370,8 @@ pub struct EdnnOutputs<'a> {
     pub log: Option<&'a Path>,
     /// configurations with known true energies for the RMSE (evaluation only)
     pub test: Option<&'a Path>,
+    /// folder for ednn-energies.png (needs `test`)
+    pub plots: Option<&'a Path>,
 }
 
 /// How the trained EDNN compares with the truth: RMSE on `--test` and the
@@ -382,11 +391,13 @@ pub fn run(
     common: &Common,
 ) -> Result<(TrainedEdnn, Evaluation)> {
     let trained = train(cfg, common)?;
-    let (rmse_ednn, rmse_rnn, n_test) = match out.test {
-        Some(t) => {
-            let (a, b, n) = rmse_against_truth(&trained, t)?;
-            (Some(a), b, n)
-        }
+    let tested = out.test.map(|t| test_energies(&trained, t)).transpose()?;
+    let (rmse_ednn, rmse_rnn, n_test) = match &tested {
+        Some(te) => (
+            Some(te.rmse(&te.ednn)),
+            te.rnn.as_ref().map(|r| te.rmse(r)),
+            te.truth.len(),
+        ),
         None => (None, None, 0),
     };
     let couplings = trained
@@ -407,6 +418,15 @@ pub fn run(
         ("phasekit.training".into(), trained.training.to_string()),
         ("phasekit.evaluation".into(), json!(eval).to_string()),
     ];
+    if let (Some(dir), Some(te)) = (out.plots, &tested) {
+        std::fs::create_dir_all(dir).map_err(|e| input_error!("--plots {}: {e}", dir.display()))?;
+        crate::plot::figures::predicted_energies(
+            &dir.join("ednn-energies.png"),
+            &te.truth,
+            &te.ednn,
+            te.rnn.as_deref(),
+        )?;
+    }
     let onnx = crate::nn::ednn::to_onnx(&cfg.spec, &trained.params, &meta);
     crate::io::atomic::write_bytes(out.model, &onnx)?;
     if let Some(lp) = out.log {

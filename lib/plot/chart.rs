@@ -12,8 +12,17 @@ pub struct Line<'a> {
     pub name: &'a str,
     pub colour: RGBColor,
     pub points: Vec<(f64, f64)>,
-    /// drawn dashed (reference values)
-    pub dashed: bool,
+    pub style: Stroke,
+}
+
+/// How a line is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stroke {
+    Solid,
+    /// reference values
+    Dashed,
+    /// a mark at every point, unjoined (measurements, scatter plots)
+    Dots,
 }
 
 pub struct LineChart<'a> {
@@ -21,6 +30,8 @@ pub struct LineChart<'a> {
     pub x_label: &'a str,
     pub y_label: &'a str,
     pub lines: Vec<Line<'a>>,
+    /// the corner for the legend, where the lines leave room
+    pub legend: SeriesLabelPosition,
 }
 
 /// The range of the finite values, padded by 5% (a unit range when empty or flat).
@@ -83,31 +94,44 @@ impl LineChart<'_> {
                 .copied()
                 .filter(|p| p.0.is_finite() && p.1.is_finite())
                 .collect();
-            let drawn = if line.dashed {
+            // many marks stay readable when small
+            let radius = if points.len() > 100 { 2 } else { 4 };
+            let drawn = if line.style == Stroke::Dashed {
                 chart
                     .draw_series(DashedLineSeries::new(points, 8, 6, style))
                     .map_err(drawing)?
-            } else if points.len() == 1 {
+            } else if line.style == Stroke::Dots || points.len() == 1 {
                 chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 4, style.filled())))
+                    .draw_series(
+                        points
+                            .iter()
+                            .map(|&p| Circle::new(p, radius, style.filled())),
+                    )
                     .map_err(drawing)?
             } else {
                 chart
                     .draw_series(LineSeries::new(points, style))
                     .map_err(drawing)?
             };
-            let c = line.colour;
+            let (c, kind) = (line.colour, line.style);
             drawn.label(line.name).legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 24, y)],
-                    ShapeStyle::from(&c).stroke_width(2),
-                )
+                let style = ShapeStyle::from(&c).stroke_width(2);
+                // a mark for marks, a stroke for lines, two dashes for dashed ones
+                let (radius, first, second) = match kind {
+                    Stroke::Dots => (4, vec![], vec![]),
+                    Stroke::Solid => (0, vec![(0, 0), (24, 0)], vec![]),
+                    Stroke::Dashed => (0, vec![(0, 0), (9, 0)], vec![(15, 0), (24, 0)]),
+                };
+                EmptyElement::at((x, y))
+                    + Circle::new((12, 0), radius, style.filled())
+                    + PathElement::new(first, style)
+                    + PathElement::new(second, style)
             });
         }
         if self.lines.len() > 1 {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(self.legend.clone())
                 .label_font((FONT, 15))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)

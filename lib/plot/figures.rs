@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use anyhow::Result;
+use plotters::prelude::SeriesLabelPosition;
 
-use super::chart::{Line, LineChart};
+use super::chart::{Line, LineChart, Stroke};
 use super::heat::{draw_state, Axis, ColourScale, HeatMap};
 use super::render::{drawing, render};
 use super::style::{tick_label, BLUE, FONT, GREY, ORANGE};
@@ -67,13 +68,13 @@ pub fn loss_curve(
             name: &smoothing,
             colour: BLUE,
             points: smooth,
-            dashed: false,
+            style: Stroke::Solid,
         },
         Line {
             name: "test",
             colour: ORANGE,
             points: test,
-            dashed: false,
+            style: Stroke::Solid,
         },
     ];
     if let Some((name, v)) = reference {
@@ -81,7 +82,7 @@ pub fn loss_curve(
             name,
             colour: GREY,
             points: vec![(first.min(last), v), (last, v)],
-            dashed: true,
+            style: Stroke::Dashed,
         });
     }
     lines.retain(|l| !l.points.is_empty());
@@ -89,6 +90,7 @@ pub fn loss_curve(
         title,
         x_label: "training step",
         y_label,
+        legend: SeriesLabelPosition::UpperRight,
         lines,
     };
     render(path, LOSS_SIZE, |root| chart.draw(root))
@@ -263,19 +265,19 @@ pub fn nis_diagnostics(path: &Path, d: &NisDiagnostics) -> Result<()> {
             name: "NIS F/N",
             colour: BLUE,
             points: pts(|p| p.1),
-            dashed: false,
+            style: Stroke::Solid,
         },
         Line {
             name: "+ σ",
             colour: ORANGE,
             points: pts(|p| p.1 + p.2),
-            dashed: false,
+            style: Stroke::Solid,
         },
         Line {
             name: "− σ",
             colour: ORANGE,
             points: pts(|p| p.1 - p.2),
-            dashed: false,
+            style: Stroke::Solid,
         },
     ];
     if let (Some(f), Some(first), Some(last)) = (d.exact_f, d.running_f.first(), d.running_f.last())
@@ -284,7 +286,7 @@ pub fn nis_diagnostics(path: &Path, d: &NisDiagnostics) -> Result<()> {
             name: "exact (Kaufman)",
             colour: GREY,
             points: vec![(first.0.log10(), f), (last.0.log10(), f)],
-            dashed: true,
+            style: Stroke::Dashed,
         });
     }
     let charts = [
@@ -292,39 +294,86 @@ pub fn nis_diagnostics(path: &Path, d: &NisDiagnostics) -> Result<()> {
             title: "normalised log-weights",
             x_label: "log w − ln Ẑ",
             y_label: "fraction of samples",
+            legend: SeriesLabelPosition::UpperRight,
             lines: vec![Line {
                 name: "samples",
                 colour: BLUE,
                 points: hist,
-                dashed: false,
+                style: Stroke::Solid,
             }],
         },
         LineChart {
             title: "running F/N",
             x_label: "log10 samples",
             y_label: "F / N",
+            legend: SeriesLabelPosition::UpperRight,
             lines: f_lines,
         },
         LineChart {
             title: "effective sample size",
             x_label: "log10 samples",
             y_label: "ESS / M",
+            legend: SeriesLabelPosition::UpperRight,
             lines: vec![Line {
                 name: "ESS/M",
                 colour: BLUE,
                 points: d.running_ess.iter().map(|p| (p.0.log10(), p.1)).collect(),
-                dashed: false,
+                style: Stroke::Solid,
             }],
         },
     ];
-    render(path, NIS_SIZE, |root| {
-        let (title, body) = root.split_vertically(40);
-        title
-            .titled("nis-estimate: importance weights", (FONT, 20))
-            .map_err(drawing)?;
-        for (chart, area) in charts.iter().zip(body.split_evenly((1, 3))) {
+    chart_row(path, "nis-estimate: importance weights", &charts, NIS_SIZE)
+}
+
+/// Charts side by side under one title.
+pub fn chart_row(path: &Path, title: &str, charts: &[LineChart], size: (u32, u32)) -> Result<()> {
+    render(path, size, |root| {
+        let (head, body) = root.split_vertically(40);
+        head.titled(title, (FONT, 20)).map_err(drawing)?;
+        for (chart, area) in charts.iter().zip(body.split_evenly((1, charts.len()))) {
             chart.draw(&area)?;
         }
         Ok(())
     })
+}
+
+/// The DCL paper's figure 2: predicted against true energy of test
+/// configurations, for the EDNN and for E_RNN, with the diagonal.
+pub fn predicted_energies(
+    path: &Path,
+    truth: &[f64],
+    ednn: &[f64],
+    rnn: Option<&[f64]>,
+) -> Result<()> {
+    let (lo, hi) = super::chart::padded_range(truth.iter().copied());
+    let pairs = |pred: &[f64]| truth.iter().copied().zip(pred.iter().copied()).collect();
+    let mut lines = Vec::new();
+    if let Some(r) = rnn {
+        lines.push(Line {
+            name: "E_RNN = −T_O ln q + C",
+            colour: ORANGE,
+            points: pairs(r),
+            style: Stroke::Dots,
+        });
+    }
+    lines.push(Line {
+        name: "E_EDNN",
+        colour: BLUE,
+        points: pairs(ednn),
+        style: Stroke::Dots,
+    });
+    lines.push(Line {
+        name: "exact",
+        colour: GREY,
+        points: vec![(lo, lo), (hi, hi)],
+        style: Stroke::Dashed,
+    });
+    let chart = LineChart {
+        title: "learned against true energy (test set)",
+        x_label: "true energy E / J",
+        y_label: "predicted energy / J",
+        legend: SeriesLabelPosition::UpperLeft,
+        lines,
+    };
+    chart_row(path, "fit-ednn", &[chart], (760, 680))
 }

@@ -11,7 +11,11 @@ use anyhow::Result;
 use super::Check;
 use crate::contract::estimates::{self, EstimateRow};
 use crate::exact::ising::kaufman;
+use crate::plot::chart::{Line, LineChart, Stroke};
+use crate::plot::figures::chart_row;
+use crate::plot::style::CYCLE;
 use crate::runtime::{Device, Model};
+use plotters::prelude::SeriesLabelPosition;
 
 /// The report's inputs.
 pub struct DclInputs<'a> {
@@ -189,4 +193,115 @@ pub fn checks(inputs: &DclInputs) -> Result<(Vec<Check>, Vec<String>)> {
         }
     }
     Ok((out, notes))
+}
+
+/// The paper's figures 3–4: U/L², ⟨|M|⟩/L² and C/L² against β at every L,
+/// the learned Hamiltonian's chains as marks, the true one's as lines, and
+/// Kaufman's exact U and C dashed.
+pub fn thermo_figure(inputs: &DclInputs, path: &Path) -> Result<()> {
+    let learned = points(inputs.learned)?;
+    let truth = points(inputs.truth)?;
+    let mut sizes: Vec<usize> = learned.iter().map(|(a, _)| a[1] as usize).collect();
+    sizes.sort();
+    sizes.dedup();
+    let betas: Vec<f64> = learned.iter().map(|(a, _)| a[0]).collect();
+    let (lo, hi) = (
+        betas.iter().copied().fold(f64::INFINITY, f64::min),
+        betas.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let series = |p: &[Point], l: usize, q: &str| -> Vec<(f64, f64)> {
+        let mut v: Vec<(f64, f64)> = p
+            .iter()
+            .filter(|(a, r)| a[1] as usize == l && r.quantity == q)
+            .map(|(a, r)| (a[0], r.value))
+            .collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v
+    };
+    let names: Vec<[String; 3]> = sizes
+        .iter()
+        .map(|l| {
+            [
+                format!("learned, L = {l}"),
+                format!("true, L = {l}"),
+                format!("Kaufman, L = {l}"),
+            ]
+        })
+        .collect();
+    // the legend where each quantity leaves room: U falls, |M| rises, C peaks in the middle
+    let panels = [
+        (
+            "energy",
+            "internal energy",
+            "U / L²",
+            SeriesLabelPosition::UpperRight,
+        ),
+        (
+            "abs_magnetization",
+            "magnetisation",
+            "⟨|M|⟩ / L²",
+            SeriesLabelPosition::UpperLeft,
+        ),
+        (
+            "specific_heat",
+            "specific heat",
+            "C / L²",
+            SeriesLabelPosition::LowerMiddle,
+        ),
+    ];
+    let charts: Vec<LineChart> = panels
+        .iter()
+        .map(|(q, title, y_label, legend_at)| {
+            let (q, legend_at) = (*q, legend_at.clone());
+            let mut lines = Vec::new();
+            for (k, &l) in sizes.iter().enumerate() {
+                let colour = CYCLE[k % CYCLE.len()];
+                lines.push(Line {
+                    name: &names[k][0],
+                    colour,
+                    points: series(&learned, l, q),
+                    style: Stroke::Dots,
+                });
+                lines.push(Line {
+                    name: &names[k][1],
+                    colour,
+                    points: series(&truth, l, q),
+                    style: Stroke::Solid,
+                });
+                if q != "abs_magnetization" && hi > lo {
+                    let exact = (0..=40)
+                        .map(|i| {
+                            let beta = lo + (hi - lo) * i as f64 / 40.0;
+                            let k = kaufman(l, l, 1.0 / beta, 1.0);
+                            let v = if q == "energy" {
+                                k.energy
+                            } else {
+                                k.heat_capacity
+                            };
+                            (beta, v)
+                        })
+                        .collect();
+                    lines.push(Line {
+                        name: &names[k][2],
+                        colour,
+                        points: exact,
+                        style: Stroke::Dashed,
+                    });
+                }
+            }
+            LineChart {
+                title,
+                x_label: "β",
+                y_label,
+                legend: legend_at,
+                lines,
+            }
+        })
+        .collect();
+    chart_row(
+        path,
+        "learned Hamiltonian (marks) beside the true one (lines)",
+        &charts,
+        (1500, 500),
+    )
 }

@@ -262,6 +262,12 @@ pub fn write_dcl(
     };
     let mut sources = vec![inputs.energy, inputs.learned, inputs.truth];
     sources.extend(inputs.entropy);
+    let mut figures = figures;
+    if out != Path::new("-") {
+        let p = out.with_file_name("dcl-thermo.png");
+        dcl::thermo_figure(inputs, &p)?;
+        figures.insert(0, ("U, ⟨|M|⟩ and C against β".into(), p));
+    }
     finish(title, &sources, &checks, notes, figures, out)
 }
 
