@@ -262,7 +262,7 @@ pub struct Couplings {
     pub max_other_pair: f64,
     /// the largest |h_i|
     pub max_field: f64,
-    /// the largest |a_S| of a tile term with three or more spins
+    /// the largest |coupling| of three or more spins (summed over the tiles that hold it)
     pub max_higher: f64,
 }
 
@@ -277,7 +277,8 @@ pub fn couplings(spec: &EdnnSpec, table: &[f64], l: usize) -> Couplings {
     };
     let mut k = vec![0.0; n * n];
     let mut field = vec![0.0; n];
-    let mut max_higher = 0.0f64;
+    // a term of three or more spins can sit in several tiles: sum it per site set
+    let mut higher: std::collections::HashMap<Vec<u32>, f64> = Default::default();
     for (set, &coef) in a.iter().enumerate() {
         match set.count_ones() {
             0 => {}
@@ -297,9 +298,21 @@ pub fn couplings(spec: &EdnnSpec, table: &[f64], l: usize) -> Couplings {
                     }
                 }
             }
-            _ => max_higher = max_higher.max(coef.abs()),
+            _ => {
+                for ti in 0..per {
+                    for tj in 0..per {
+                        let mut sites: Vec<u32> = (0..t * t)
+                            .filter(|p| set >> p & 1 == 1)
+                            .map(|p| site(ti, tj, p) as u32)
+                            .collect();
+                        sites.sort_unstable();
+                        *higher.entry(sites).or_insert(0.0) += coef;
+                    }
+                }
+            }
         }
     }
+    let max_higher = higher.values().fold(0.0f64, |m, v| m.max(v.abs()));
     let mut nn = Vec::new();
     let mut other = 0.0f64;
     for i in 0..n {
