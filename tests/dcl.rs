@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use phasekit::contract::estimates::{load, EstimateRow};
-use phasekit::exact::ising::kaufman;
+use phasekit::exact::ising::{brute_force, kaufman};
 use phasekit::nn::ednn::{to_onnx, EdnnSpec, HostEdnn};
 use phasekit::runtime::{Device, Model};
 use phasekit::sim::rng::chain_rng;
@@ -42,6 +42,21 @@ fn rows_at(path: &Path) -> Vec<([f64; 2], EstimateRow)> {
         at.extend(beta.into_iter().zip(l).map(|(a, b)| [a, b]));
     }
     at.into_iter().zip(load(path).unwrap().1).collect()
+}
+
+/// (estimate − exact)/σ of quantity `q` at β, printed beside its reference.
+fn pull(rows: &[([f64; 2], EstimateRow)], beta: f64, q: &str, exact: f64, what: &str) -> f64 {
+    let (_, r) = rows
+        .iter()
+        .find(|(at, r)| at[0] == beta && r.quantity == q)
+        .unwrap();
+    let z = (r.value - exact) / r.std_error.unwrap();
+    println!(
+        "β {beta} {q}: {:.5} ± {:.1e} ({what} {exact:.5}, pull {z:+.2})",
+        r.value,
+        r.std_error.unwrap()
+    );
+    z
 }
 
 #[test]
@@ -132,48 +147,55 @@ fn an_ednn_trained_on_true_energies_recovers_the_coupling() {
 
 #[test]
 fn metropolis_on_the_exact_tile_table_matches_kaufman() {
+    // honest error bars: the pulls of U and C over five seeds
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("e.parquet");
-    run_ok(
-        "eval-dcl",
-        &[
-            "--ising",
-            "--beta",
-            "0.3,0.4407,0.6",
-            "--L",
-            "8",
-            "--chains",
-            "4",
-            "--burn-in",
-            "500",
-            "--sweeps",
-            "5000",
-            "--seed",
-            "2",
-            "-q",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    );
-    let rows = rows_at(&out);
     let mut pulls = Vec::new();
-    for beta in [0.3, 0.4407, 0.6] {
-        let k = kaufman(8, 8, 1.0 / beta, 1.0);
-        for (q, exact) in [("energy", k.energy), ("specific_heat", k.heat_capacity)] {
-            let (_, r) = rows
-                .iter()
-                .find(|(at, r)| at[0] == beta && r.quantity == q)
-                .unwrap();
-            let z = (r.value - exact) / r.std_error.unwrap();
-            println!(
-                "β {beta} {q}: {:.5} ± {:.1e} (exact {exact:.5}, pull {z:+.2})",
-                r.value,
-                r.std_error.unwrap()
-            );
-            pulls.push(z);
+    for seed in 1..=5 {
+        let out = dir.path().join(format!("e{seed}.parquet"));
+        let seed = seed.to_string();
+        run_ok(
+            "eval-dcl",
+            &[
+                "--ising",
+                "--beta",
+                "0.3,0.4407,0.6",
+                "--L",
+                "8",
+                "--chains",
+                "4",
+                "--burn-in",
+                "500",
+                "--sweeps",
+                "5000",
+                "--seed",
+                &seed,
+                "-q",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        let rows = rows_at(&out);
+        for beta in [0.3, 0.4407, 0.6] {
+            let k = kaufman(8, 8, 1.0 / beta, 1.0);
+            for (q, exact) in [("energy", k.energy), ("specific_heat", k.heat_capacity)] {
+                pulls.push(pull(
+                    &rows,
+                    beta,
+                    q,
+                    exact,
+                    &format!("seed {seed}, Kaufman"),
+                ));
+            }
         }
     }
     assert!(pulls.iter().all(|z| z.abs() < 4.0), "{pulls:?}");
+    // 30 pulls of unit variance: their mean square lies in [0.4, 2] unless σ is wrong
+    let ms = pulls.iter().map(|z| z * z).sum::<f64>() / pulls.len() as f64;
+    println!("mean square pull over {} estimates: {ms:.2}", pulls.len());
+    assert!(
+        (0.4..2.0).contains(&ms),
+        "mean square pull {ms:.2}: {pulls:?}"
+    );
 }
 
 fn train_rnn(d: &Path, obs: &Path) -> PathBuf {
@@ -245,8 +267,14 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             q.to_str().unwrap(),
             "--draws",
             "1000",
+            "--random",
+            "1000",
             "--steps",
             "200",
+            "--test",
+            obs.to_str().unwrap(),
+            "--plots",
+            d.to_str().unwrap(),
             "--out-model",
             energy.to_str().unwrap(),
             "-q",
@@ -318,6 +346,7 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
         ],
     );
     let report = d.join("report.md");
+    let figure = format!("figure 2={}", d.join("ednn-energies.png").display());
     run_ok(
         "pk-report",
         &[
@@ -329,6 +358,8 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
             truth.to_str().unwrap(),
             "--entropy",
             entropy.to_str().unwrap(),
+            "--figure",
+            &figure,
             "-q",
             "-o",
             report.to_str().unwrap(),
@@ -347,6 +378,13 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
         .find(|l| l.contains("U/L² true Hamiltonian, β = 0.4407, L = 16"))
         .unwrap_or_else(|| panic!("{md}"));
     assert!(true_row.contains("| pass |"), "{true_row}");
+    // the figures: fit-ednn's figure 2, the report's U, |M| and C against β
+    assert_png(&d.join("ednn-energies.png"), (760, 680));
+    assert_png(&d.join("dcl-thermo.png"), (1500, 500));
+    assert!(
+        md.contains("(dcl-thermo.png)") && md.contains("(ednn-energies.png)"),
+        "{md}"
+    );
 
     // bad input: one line, exit 2, no output
     let o = d.join("bad.parquet");
@@ -412,4 +450,96 @@ fn a_short_dcl_run_end_to_end_and_bad_input() {
         ),
     ];
     assert_refused("fit-ednn", &[], &cases, &m);
+}
+
+#[test]
+fn a_foreign_energy_model_runs_through_onnx_runtime_and_matches_enumeration() {
+    // not an EDNN, and with a field: eval-dcl cannot tabulate it, so every
+    // proposal goes through ONNX Runtime. (Colder, a chain started against
+    // the field stays there far longer than a test runs: single-spin
+    // Metropolis, not the model, sets that limit.)
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("foreign.onnx");
+    ising_energy_model(&model, 4, 1.0, 0.3);
+    let args = |out: &Path| {
+        vec![
+            "--energy".to_string(),
+            model.to_str().unwrap().into(),
+            "--beta".into(),
+            "0.25,0.4".into(),
+            "--L".into(),
+            "4".into(),
+            "--chains".into(),
+            "8".into(),
+            "--burn-in".into(),
+            "100".into(),
+            "--sweeps".into(),
+            "2500".into(),
+            "--seed".into(),
+            "5".into(),
+            "-q".into(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let out = dir.path().join("foreign.parquet");
+    let a = args(&out);
+    run_ok(
+        "eval-dcl",
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let rows = rows_at(&out);
+    let mut pulls = Vec::new();
+    for beta in [0.25, 0.4] {
+        let ex = brute_force(4, 4, 1.0 / beta, 0.3, 1.0);
+        for (q, exact) in [
+            ("energy", ex.energy),
+            ("abs_magnetization", ex.abs_magnetization),
+            ("magnetization_sq", ex.magnetization_sq),
+            ("specific_heat", ex.heat_capacity),
+        ] {
+            pulls.push(pull(&rows, beta, q, exact, "enumeration"));
+        }
+    }
+    assert!(pulls.iter().all(|z| z.abs() < 4.0), "{pulls:?}");
+    let meta = phasekit::contract::open(&out, phasekit::meta::Kind::Estimates)
+        .unwrap()
+        .meta;
+    assert_eq!(meta.model["energy"]["evaluated"], "onnxruntime");
+    // asked for a lattice the model does not take: one line, exit 2, no file
+    let bad = dir.path().join("bad.parquet");
+    let mut b = args(&bad);
+    b[5] = "8".into();
+    let o = run(
+        "eval-dcl",
+        &b.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at L = 8"), "{}", stderr(&o));
+    assert!(!bad.exists());
+}
+
+#[test]
+fn eval_dcl_gives_the_same_bytes_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    // 3 β × 6 chains = 18 chains: two groups of lanes, the second part-filled
+    same_bytes_across_threads(
+        "eval-dcl",
+        &[
+            "--ising",
+            "--beta",
+            "0.3,0.44,0.6",
+            "--L",
+            "8,12",
+            "--chains",
+            "6",
+            "--burn-in",
+            "20",
+            "--sweeps",
+            "100",
+            "--seed",
+            "4",
+        ],
+        dir.path(),
+    );
 }

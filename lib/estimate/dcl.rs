@@ -429,7 +429,8 @@ pub fn run(cfg: &DclConfig, out: &std::path::Path, common: &Common) -> Result<Dc
     let mut points = Vec::new();
     let mut updates = 0usize;
     for (li, &l) in cfg.sizes.iter().enumerate() {
-        // one task per (β, chain), its stream fixed by (L, β, chain) alone
+        // one task per (β, chain); its stream is fixed by its place in --L × --beta
+        // and its chain number alone, whatever group or thread runs it
         let tasks: Vec<(f64, u64)> = (0..nb * chains)
             .map(|t| (cfg.betas[t / chains], (li * nb * chains + t) as u64))
             .collect();
