@@ -20,6 +20,19 @@ ICNN_STEPS  ?= 20000
 ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 512
 ICNN_LR     ?= 1e-3
+else ifeq ($(SCALE),fine)
+K_NEIB      ?= 8
+K_BUNDLE    ?= 4
+ARCH        ?= pool
+WIDTH       ?= 16
+DEPTH       ?= 2
+POST_STEPS  ?= 4000
+POST_BATCH  ?= 64
+POST_LR     ?= 2e-3
+ICNN_STEPS  ?= 3000
+ICNN_LAYERS ?= 5
+ICNN_HIDDEN ?= 64
+ICNN_LR     ?= 1e-2
 else ifeq ($(SCALE),demo)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
@@ -34,7 +47,7 @@ ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 64
 ICNN_LR     ?= 1e-2
 else
-$(error SCALE must be demo or paper, not $(SCALE))
+$(error SCALE must be demo, fine or paper, not $(SCALE))
 endif
 
 BIN    ?= target/release

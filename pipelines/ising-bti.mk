@@ -3,6 +3,7 @@
 #
 #   make -f pipelines/ising-bti.mk                     # SCALE=demo, minutes on 2 cores
 #   make -f pipelines/ising-bti.mk SCALE=paper DEVICE=cuda
+#   make -f pipelines/ising-bti.mk SCALE=fine          # T_c resolvable: L=16, 64x64, σ=0.005
 #   make -f pipelines/ising-bti.mk out/ising-demo/posteriors.parquet   # one stage
 #   make -f pipelines/ising-bti.mk DATA=shards/ising   # a dataset folder from pipelines/slurm
 #
@@ -17,6 +18,16 @@ SWEEPS   ?= 10000
 ALGORITHM ?= glauber
 GRID     ?= 128x128
 SIGMA    ?= 0.02
+else ifeq ($(SCALE),fine)
+# settings the report's resolution bound picks for locating T_c: a small
+# lattice (its G_TT peak stands out of the grid's floor), a fine grid and
+# narrow targets, many samples to fill them
+N        ?= 160000
+L        ?= 16
+SWEEPS   ?= 1000
+ALGORITHM ?= metropolis
+GRID     ?= 64x64
+SIGMA    ?= 0.005
 else ifeq ($(SCALE),demo)
 N        ?= 20000
 L        ?= 32

@@ -21,6 +21,8 @@ M        ?= 256
 SHAPE    ?= 16x16
 GRID     ?= 32x32
 SIGMA    ?= 0.02
+else
+$(error SCALE must be demo or paper for the TASEP, not $(SCALE))
 endif
 
 ALPHA_RANGE ?= 0:1

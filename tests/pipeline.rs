@@ -104,6 +104,23 @@ fn pipeline_runs_reruns_only_what_changed_and_takes_a_foreign_model() {
         "{report}"
     );
     assert!(report.contains("Kaufman"));
+    // L = 8: the whole (T, h) map is compared with the transfer matrix, and
+    // at this coarse grid the T_c row is information naming finer settings
+    assert!(
+        report
+            .contains("| G over the whole (T, h) grid against the transfer matrix | G_TT: median"),
+        "{report}"
+    );
+    let tc_row = report
+        .lines()
+        .find(|l| l.starts_with("| T_c from the Fisher metric"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        tc_row.contains("the exact L = 8 peak")
+            && tc_row.contains("not graded")
+            && tc_row.contains("| info |"),
+        "{tc_row}"
+    );
     for f in [
         "ising.parquet",
         "bundles.parquet",

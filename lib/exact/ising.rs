@@ -87,6 +87,8 @@ pub struct WithField {
     pub abs_magnetization: f64,
     /// ⟨M²⟩/N²
     pub magnetization_sq: f64,
+    /// (⟨E·M⟩ − ⟨E⟩⟨M⟩)/N, E the total energy (the Fisher metric's cross term)
+    pub energy_magnetization_cov: f64,
 }
 
 fn summarise(
@@ -102,12 +104,13 @@ fn summarise(
     let z: f64 = w.iter().sum();
     let e1: f64 = we.iter().sum::<f64>() / z;
     let e2: f64 = we2.iter().sum::<f64>() / z;
-    let (mut m1, mut ma, mut m2) = (0.0, 0.0, 0.0);
+    let (mut m1, mut ma, mut m2, mut em) = (0.0, 0.0, 0.0, 0.0);
     for (i, &p) in w.iter().enumerate() {
         let mag = 2.0 * i as f64 - n;
         m1 += p * mag;
         ma += p * mag.abs();
         m2 += p * mag * mag;
+        em += we[i] * mag;
     }
     WithField {
         ln_z: z.ln() + ln_scale,
@@ -116,6 +119,7 @@ fn summarise(
         magnetization: m1 / z / n,
         abs_magnetization: ma / z / n,
         magnetization_sq: m2 / z / (n * n),
+        energy_magnetization_cov: (em / z - e1 * m1 / z) / n,
     }
 }
 
