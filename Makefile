@@ -105,6 +105,13 @@ bench-oracle: $(BENCH_STAMP) demo
 	for r in out/demo/report.md $(ORACLE_DIR)/report.md; do
 	  echo "== $$r"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|resolution|G_TT\(T)' $$r | cut -d'|' -f2,3
 	done
+	# the network's posterior-mean RMSE over the sufficient-statistics k-NN oracle's, on the same data
+	oracle=$$($(VENV)/bin/python benches/posterior_oracle.py out/demo/ising.parquet | head -n 1)
+	echo "oracle (k-NN on mean bond energy and magnetization): $$oracle"
+	net=$$(grep -E '^\| posteriors: posterior-mean RMSE' out/demo/report.md | cut -d'|' -f3)
+	$(VENV)/bin/python -c "import re, sys; n = re.search(r'T ([0-9.]+), h ([0-9.]+) \\(', sys.argv[1]); \
+	  o = re.search(r'RMSE T ([0-9.]+), h ([0-9.]+)', sys.argv[2]); \
+	  print('network / oracle: T %.2fx, h %.2fx (target 1.1x)' % tuple(float(n[i]) / float(o[i]) for i in (1, 2)))" "$$net" "$$oracle"
 
 ## demo: the Ising BTI pipeline (pipelines/ising-bti.mk, SCALE=demo) into out/demo/, report in out/demo/report.md
 demo: setup build

@@ -7,6 +7,11 @@
 # prediction, fit-icnn and the report unchanged.
 
 # The neural stages' sizes by SCALE (the generator's are in each pipeline).
+ifeq ($(SCALE),fine)
+# the demo's networks, trained longer for the finer grid
+POST_STEPS  ?= 4000
+ICNN_STEPS  ?= 3000
+endif
 ifeq ($(SCALE),paper)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
@@ -20,20 +25,7 @@ ICNN_STEPS  ?= 20000
 ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 512
 ICNN_LR     ?= 1e-3
-else ifeq ($(SCALE),fine)
-K_NEIB      ?= 8
-K_BUNDLE    ?= 4
-ARCH        ?= pool
-WIDTH       ?= 16
-DEPTH       ?= 2
-POST_STEPS  ?= 4000
-POST_BATCH  ?= 64
-POST_LR     ?= 2e-3
-ICNN_STEPS  ?= 3000
-ICNN_LAYERS ?= 5
-ICNN_HIDDEN ?= 64
-ICNN_LR     ?= 1e-2
-else ifeq ($(SCALE),demo)
+else ifneq ($(filter demo fine,$(SCALE)),)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
 ARCH        ?= pool
