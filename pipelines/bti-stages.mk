@@ -28,12 +28,12 @@ ICNN_LR     ?= 1e-3
 else ifneq ($(filter demo fine,$(SCALE)),)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
-ARCH        ?= pool
+ARCH        ?= members
 WIDTH       ?= 16
 DEPTH       ?= 2
-POST_STEPS  ?= 1500
+POST_STEPS  ?= 3000
 POST_BATCH  ?= 64
-POST_LR     ?= 2e-3
+POST_LR     ?= 5e-3
 ICNN_STEPS  ?= 2000
 ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 64

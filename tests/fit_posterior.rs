@@ -72,6 +72,16 @@ fn exported_onnx_matches_burn_forward() {
             width: 3,
             depth: 0,
         },
+        PosteriorSpec {
+            arch: Arch::Members,
+            k: 3,
+            h: 8,
+            w: 6,
+            gh: 5,
+            gw: 4,
+            width: 4,
+            depth: 0,
+        },
     ];
     let device = train_device(Device::Cpu).unwrap();
     for (s, spec) in specs.iter().enumerate() {
@@ -84,6 +94,26 @@ fn exported_onnx_matches_burn_forward() {
             &device,
         );
         let burn_out = to_vec(net.forward(xt)).unwrap();
+        if spec.arch == Arch::Members {
+            // the members' order does not matter: reverse it in every bundle
+            let len = spec.h * spec.w;
+            let mut rev = x.clone();
+            for b in 0..n {
+                for m in 0..spec.k {
+                    let (src, dst) = ((b * spec.k + m) * len, (b * spec.k + spec.k - 1 - m) * len);
+                    rev[dst..dst + len].copy_from_slice(&x[src..src + len]);
+                }
+            }
+            let rt =
+                Tensor::<4>::from_data(TensorData::new(rev, [n, spec.k, spec.h, spec.w]), &device);
+            let again = to_vec(net.forward(rt)).unwrap();
+            for (a, b) in burn_out.iter().zip(&again) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + a.abs()),
+                    "order changed {a} to {b}"
+                );
+            }
+        }
         let bytes = to_onnx(
             &net.program,
             &net.host_params().unwrap(),

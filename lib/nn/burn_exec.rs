@@ -224,6 +224,19 @@ pub fn forward(
                 let [n, c, _, _] = t.dims();
                 V::D2(t.mean_dim(3).mean_dim(2).reshape([n, c]))
             }
+            Layer::Members { h, w } => {
+                let t = x.d4();
+                let [n, k, _, _] = t.dims();
+                V::D4(t.reshape([n * k, 1, *h, *w]))
+            }
+            Layer::MemberMean { k, c } => {
+                let t = match x {
+                    V::D2(t) => t,
+                    _ => panic!("member mean expects a flat tensor"),
+                };
+                let n = t.dims()[0] / k;
+                V::D2(t.reshape([n, *k, *c]).mean_dim(1).reshape([n, *c]))
+            }
             Layer::Unflatten { c, h, w } => {
                 let t = match x {
                     V::D2(t) => t,

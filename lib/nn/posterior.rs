@@ -6,6 +6,9 @@
 //!   onto the coarsest level (so every output cell sees the whole bundle),
 //!   a decoder of 2×2 transposed convs with skip connections, a 1×1 head,
 //!   and a fixed linear resampling from the image to the grid when they differ.
+//! * `pool`: convolutions, global average pooling, an MLP onto the grid.
+//! * `members`: each bundle member through one shared 3×3 convolution,
+//!   pooled over the lattice and averaged over the members, then an MLP.
 //! * `small-cnn`: the fixed comparison network of the benchmarks: conv 4→32,
 //!   conv 32→64 stride 2, conv 64→64 stride 2 (3×3, pad 1, ReLU), linear to gh·gw.
 
@@ -24,6 +27,11 @@ pub enum Arch {
     /// convolutions, global average pooling, then an MLP onto the grid:
     /// translation-invariant summaries, no image positions on the grid
     Pool,
+    /// each member on its own through one shared 3×3 convolution, global
+    /// average pooling, the mean over the bundle's members, an MLP onto the
+    /// grid: averages of local spin and bond patterns, as the Ising model's
+    /// sufficient statistics are, independent of the members' order
+    Members,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -154,6 +162,25 @@ impl PosteriorSpec {
                 let hdn = b.linear(p, 2 * w0, 256, "mlp1");
                 let hdn = b.program.push(Layer::Relu, hdn);
                 let l = b.linear(hdn, 256, self.gh * self.gw, "mlp2");
+                b.program.push(grid_reshape(self.gh, self.gw), l)
+            }
+            Arch::Members => {
+                let w0 = self.width;
+                let x = b.program.push(
+                    Layer::Members {
+                        h: self.h,
+                        w: self.w,
+                    },
+                    0,
+                );
+                let x = b.conv_relu(x, 1, w0, 1, "conv1");
+                let p = b.program.push(Layer::Pool, x);
+                let m = b.program.push(Layer::MemberMean { k: self.k, c: w0 }, p);
+                let hdn = b.linear(m, w0, 256, "mlp1");
+                let hdn = b.program.push(Layer::Relu, hdn);
+                let hdn = b.linear(hdn, 256, 256, "mlp2");
+                let hdn = b.program.push(Layer::Relu, hdn);
+                let l = b.linear(hdn, 256, self.gh * self.gw, "mlp3");
                 b.program.push(grid_reshape(self.gh, self.gw), l)
             }
             Arch::Unet => {

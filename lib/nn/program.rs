@@ -33,6 +33,16 @@ pub enum Layer {
     },
     /// global average over H and W: [N, C, H, W] -> [N, C]
     Pool,
+    /// the members of a bundle as separate images: [N, K, H, W] -> [N·K, 1, H, W]
+    Members {
+        h: usize,
+        w: usize,
+    },
+    /// the mean over each bundle's K members: [N·K, C] -> [N, C]
+    MemberMean {
+        k: usize,
+        c: usize,
+    },
     /// [N, C·H·W] -> [N, C, H, W]
     Unflatten {
         c: usize,
@@ -155,6 +165,19 @@ pub fn to_onnx(
             Layer::Unflatten { c, h, w } => {
                 let shape = g.const_i64("shape", &[-1, *c as i64, *h as i64, *w as i64]);
                 g.op("Reshape", &[&x, &shape], &[])
+            }
+            Layer::Members { h, w } => {
+                let shape = g.const_i64("shape", &[-1, 1, *h as i64, *w as i64]);
+                g.op("Reshape", &[&x, &shape], &[])
+            }
+            Layer::MemberMean { k, c } => {
+                let shape = g.const_i64("shape", &[-1, *k as i64, *c as i64]);
+                let grouped = g.op("Reshape", &[&x, &shape], &[]);
+                g.op(
+                    "ReduceMean",
+                    &[&grouped],
+                    &[("axes", Attr::Ints(vec![1])), ("keepdims", Attr::Int(0))],
+                )
             }
             Layer::ToGrid {
                 h,
