@@ -113,7 +113,10 @@ pub fn parse<T: Parser>() -> T {
 }
 
 /// Run a tool's body and turn its result into a one-line error and exit code.
+/// SIGINT and SIGTERM remove the run's temporary outputs first (see
+/// [`crate::interrupt`]).
 pub fn run(tool: &str, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    crate::interrupt::install(tool);
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -14,6 +14,7 @@ pub mod exact;
 pub mod fit;
 pub mod generate;
 pub mod inspect;
+pub mod interrupt;
 pub mod io;
 pub mod meta;
 pub mod nn;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData};
 use common::*;
@@ -152,51 +152,6 @@ fn exported_onnx_matches_burn_forward() {
     }
 }
 
-/// A small Ising dataset and its bundles in `dir`.
-fn small_pipeline(dir: &Path, n: &str, l: &str) -> (PathBuf, PathBuf) {
-    let data = dir.join("ising.parquet");
-    let bundles = dir.join("bundles.parquet");
-    let r = run(
-        "gen-ising",
-        &[
-            "--n",
-            n,
-            "--L",
-            l,
-            "--sweeps",
-            "30",
-            "--seed",
-            "1",
-            "-o",
-            data.to_str().unwrap(),
-            "-q",
-        ],
-    );
-    assert!(r.status.success(), "{}", stderr(&r));
-    let r = run(
-        "bundle-knn",
-        &[
-            "-i",
-            data.to_str().unwrap(),
-            "-o",
-            bundles.to_str().unwrap(),
-            "--k-neib",
-            "6",
-            "--k-bundle",
-            "3",
-            "--grid",
-            "8x8",
-            "--sigma",
-            "0.05",
-            "--seed",
-            "2",
-            "-q",
-        ],
-    );
-    assert!(r.status.success(), "{}", stderr(&r));
-    (data, bundles)
-}
-
 #[test]
 fn targets_are_those_of_the_drawn_members() {
     let dir = tempfile::tempdir().unwrap();
@@ -291,7 +246,7 @@ fn fit(dir: &Path, bundles: &Path, name: &str, extra: &[&str]) -> std::process::
 #[test]
 fn short_training_learns_and_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, bundles) = small_pipeline(dir.path(), "800", "8");
+    let (_, bundles) = common::small_pipeline(dir.path(), "800", "8");
     let common = [
         "--arch",
         "small-cnn",
@@ -411,7 +366,7 @@ fn predict_only(model: &Path, bundles: &Path, out: &Path, extra: &[&str]) -> std
 #[test]
 fn predict_only_runs_a_foreign_model_and_refuses_a_mismatched_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (data, bundles_path) = small_pipeline(dir.path(), "200", "4");
+    let (data, bundles_path) = common::small_pipeline(dir.path(), "200", "4");
     let (bytes, wt, bias) = foreign_model(3, 4, 4, 8, 8, 4);
     let model = dir.path().join("foreign.onnx");
     std::fs::write(&model, bytes).unwrap();
@@ -478,7 +433,7 @@ fn predict_only_runs_a_foreign_model_and_refuses_a_mismatched_one() {
 #[test]
 fn bad_input_is_refused_with_exit_2_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
-    let (data, bundles) = small_pipeline(dir.path(), "200", "4");
+    let (data, bundles) = common::small_pipeline(dir.path(), "200", "4");
     // a dataset with another state shape
     let other = dir.path().join("other.parquet");
     let r = run(
@@ -554,7 +509,7 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
 fn outputs_are_byte_identical_whatever_threads() {
     let dir = tempfile::tempdir().unwrap();
     // big enough for the thread pools to split the work
-    let (_, bundles) = small_pipeline(dir.path(), "800", "8");
+    let (_, bundles) = common::small_pipeline(dir.path(), "800", "8");
     #[rustfmt::skip]
     let args = [
         "--bundles", bundles.to_str().unwrap(), "--arch", "pool", "--width", "8",

@@ -394,3 +394,48 @@ pub fn ising_energy_model(path: &Path, l: usize, j: f32, h: f32) {
     )
     .unwrap();
 }
+
+/// A small Ising dataset and its bundles in `dir`.
+pub fn small_pipeline(dir: &Path, n: &str, l: &str) -> (PathBuf, PathBuf) {
+    let data = dir.join("ising.parquet");
+    let bundles = dir.join("bundles.parquet");
+    let r = run(
+        "gen-ising",
+        &[
+            "--n",
+            n,
+            "--L",
+            l,
+            "--sweeps",
+            "30",
+            "--seed",
+            "1",
+            "-o",
+            data.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = run(
+        "bundle-knn",
+        &[
+            "-i",
+            data.to_str().unwrap(),
+            "-o",
+            bundles.to_str().unwrap(),
+            "--k-neib",
+            "6",
+            "--k-bundle",
+            "3",
+            "--grid",
+            "8x8",
+            "--sigma",
+            "0.05",
+            "--seed",
+            "2",
+            "-q",
+        ],
+    );
+    assert!(r.status.success(), "{}", stderr(&r));
+    (data, bundles)
+}
