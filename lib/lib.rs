@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod bundle;
 pub mod cli;
 pub mod contract;
+pub mod cuda;
 pub mod error;
 pub mod estimate;
 pub mod exact;

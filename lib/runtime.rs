@@ -45,7 +45,9 @@ fn find_so_in(capi: &Path) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
-fn project_roots() -> Vec<PathBuf> {
+/// Folders a project-local install may be under: `PHASEKIT_HOME`, the
+/// executable's folder and the working folder, with their ancestors.
+pub(crate) fn project_roots() -> Vec<PathBuf> {
     let mut starts: Vec<PathBuf> = Vec::new();
     if let Ok(home) = std::env::var("PHASEKIT_HOME") {
         starts.push(PathBuf::from(home));

@@ -43,8 +43,20 @@ pub fn train_device(device: RunDevice) -> Result<Device> {
 
 #[cfg(feature = "cuda")]
 fn cuda_device() -> Result<Device> {
-    std::panic::catch_unwind(|| Device::cuda(0).autodiff())
-        .map_err(|_| anyhow!("--device cuda: no usable CUDA GPU or driver was found"))
+    crate::cuda::prepare()?;
+    // the backend starts lazily: one small op makes it start (or fail) here
+    let device = crate::cuda::without_panic_noise(|| {
+        let device = Device::cuda(0).autodiff();
+        let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32], [1]), &device);
+        let doubled = to_vec(t.clone() + t);
+        (device, doubled)
+    })?;
+    match device {
+        (device, Ok(v)) if v == [2.0] => Ok(device),
+        (_, r) => Err(anyhow!(
+            "--device cuda: the GPU gave a wrong answer to 1 + 1 ({r:?})"
+        )),
+    }
 }
 
 #[cfg(not(feature = "cuda"))]
