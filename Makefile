@@ -51,7 +51,7 @@ CUDA_KIT_STAMP   := $(CUDA_KIT_DIR)/.installed-$(CUDA_KIT_VERSION)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -192,6 +192,15 @@ bench-dcl: build
 	done
 	echo "Kaufman (REFERENCES.md): 0.67690 (0.125), 0.61951 (0.25), 0.28236 (0.4407)"
 	$(CARGO) bench $(if $(FEATURES),--features $(FEATURES),) --bench tiles
+
+## demo-maxent: inverse Ising by maximum entropy (pipelines/ising-maxent.mk) into out/demo-maxent/: a tied K and H, the bonds of a disordered lattice, an image
+demo-maxent: setup build
+	$(MAKE) --no-print-directory -s -f pipelines/ising-maxent.mk OUT=out/demo-maxent BIN=$(BIN) 2>&1 | grep '^fit-maxent:'
+	@echo "demo-maxent: couplings and figures in out/demo-maxent/ (truth: K = 0.3, H = 0.1; bonds in disorder.parquet's phasekit.bonds, over T = 2.5)"
+
+## bench-maxent: fit-maxent against issue 18's targets (tied 16×16 by pl, mcmc, exact and mean field with coverage over 20 datasets; a field; bonds of a disordered 8×8), then pl on 10⁴ configurations of 64×64 beside a numpy Newton
+bench-maxent: venv build
+	$(VENV)/bin/python benches/maxent_bench.py $(BIN) out/bench-maxent $(or $(DATASETS),20)
 
 ## bench-nis: the reach benchmark: the NIS pipeline at L=16, β_c (long training), then the tool's samples/s beside VAN-style NIS in PyTorch or numpy
 NIS_BENCH_STEPS ?= 12000

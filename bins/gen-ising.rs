@@ -53,6 +53,11 @@ struct Args {
     algorithm: Algorithm,
     #[arg(long, value_enum, default_value_t = Init::Random)]
     init: Init,
+    /// A disordered lattice: per-bond couplings J_ij = J + σ·N(0, 1), fixed for
+    /// the dataset (drawn from --seed, stored as phasekit.bonds); heat-bath
+    /// chains (--algorithm glauber) at one --T and --h.
+    #[arg(long, value_name = "SIGMA")]
+    bond_disorder: Option<f64>,
     /// Generate only slice i of n (0-based); -o is then a dataset folder.
     #[arg(long)]
     shard: Option<Shard>,
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
             algorithm: args.algorithm,
             init: args.init,
             shard: args.shard,
+            bond_disorder: args.bond_disorder,
         };
         at_most_one_stdout(&[
             ("-o", Some(&args.out)),

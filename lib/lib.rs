@@ -17,6 +17,7 @@ pub mod generate;
 pub mod inspect;
 pub mod interrupt;
 pub mod io;
+pub mod maxent;
 pub mod meta;
 pub mod nn;
 pub mod plot;

@@ -25,16 +25,18 @@ pub enum Kind {
     Thermo,
     Trainlog,
     Estimates,
+    Couplings,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Microstates,
         Kind::Bundles,
         Kind::Posteriors,
         Kind::Thermo,
         Kind::Trainlog,
         Kind::Estimates,
+        Kind::Couplings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Thermo => "thermo",
             Kind::Trainlog => "trainlog",
             Kind::Estimates => "estimates",
+            Kind::Couplings => "couplings",
         }
     }
 

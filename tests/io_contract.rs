@@ -63,6 +63,10 @@ fn every_kind_round_trips_with_metadata() {
             Kind::Thermo => assert_eq!(col_f64(b, "fisher_T_h").unwrap()[4], 4.0),
             Kind::Trainlog => assert_eq!(col_f64(b, "loss").unwrap()[1], 0.5),
             Kind::Estimates => assert_eq!(col_u64(b, "n_samples").unwrap()[0], 1000),
+            Kind::Couplings => {
+                assert_eq!(col_str(b, "term").unwrap().value(4), "H");
+                assert_eq!(col_u64(b, "j").unwrap()[3], 0);
+            }
         }
     }
 }

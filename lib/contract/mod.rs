@@ -3,6 +3,7 @@
 //! was expected.
 
 pub mod columns;
+pub mod couplings;
 pub mod estimates;
 pub mod rules;
 pub mod table;

@@ -185,6 +185,16 @@ pub fn rules_for(path: &Path, meta: &FileMeta) -> Result<Vec<ColumnRule>, InputE
             rules.push(nullable(req("std_error", ColType::Float64)));
             rules.push(req("n_samples", ColType::UInt64));
         }
+        Kind::Couplings => {
+            rules.push(req("term", ColType::Utf8));
+            rules.push(req("scope", ColType::Utf8));
+            rules.push(req("i", ColType::UInt64));
+            rules.push(req("j", ColType::UInt64));
+            rules.push(req("value", ColType::Float64));
+            rules.push(nullable(req("std_error", ColType::Float64)));
+            rules.push(req("data_moment", ColType::Float64));
+            rules.push(req("model_moment", ColType::Float64));
+        }
     }
     Ok(rules)
 }

@@ -3,6 +3,7 @@
 pub mod data;
 pub mod ednn;
 pub mod icnn;
+pub mod maxent;
 pub mod posterior;
 pub mod posteriors;
 pub mod predict;

@@ -14,7 +14,9 @@ use crate::contract::TableWriter;
 use crate::io::SinkOptions;
 use crate::meta::{Bounds, FileMeta, Kind, Provenance};
 use crate::plot::mosaic::PreviewGrid;
-use crate::sim::ising::{run_chain, Algorithm, ChainSpec, Init, Isa};
+use crate::sim::couplings::{Chain, CouplingTable};
+use crate::sim::ising::lattice::bonds as lattice_bonds;
+use crate::sim::ising::{run_chain, Algorithm, ChainSpec, Init, Isa, Record};
 use crate::sim::rng::chain_rng;
 
 /// Everything that determines a gen-ising dataset.
@@ -32,6 +34,9 @@ pub struct IsingJob {
     pub algorithm: Algorithm,
     pub init: Init,
     pub shard: Option<Shard>,
+    /// Fixed per-bond couplings J_ij = J + σ·N(0, 1), drawn once for the
+    /// dataset from the seed (a disordered lattice; heat-bath chains).
+    pub bond_disorder: Option<f64>,
 }
 
 /// What a run produced.
@@ -80,11 +85,44 @@ impl IsingJob {
         if self.per_chain > 1 && self.thin == 0 {
             bail_input!("--thin: must be at least 1 when --per-chain > 1");
         }
+        if let Some(sd) = self.bond_disorder {
+            if !(sd.is_finite() && sd >= 0.0) {
+                bail_input!("--bond-disorder: must be a standard deviation ≥ 0, got {sd}");
+            }
+            if self.algorithm != Algorithm::Glauber {
+                bail_input!("--bond-disorder runs heat-bath chains over the bond table: give --algorithm glauber");
+            }
+            if self.t[0] != self.t[1] || self.h[0] != self.h[1] {
+                bail_input!("--bond-disorder: the couplings are fixed for the dataset, so --T and --h must be single values");
+            }
+            if self.l < 3 {
+                bail_input!(
+                    "--bond-disorder: --L must be at least 3 (so every bond joins a distinct pair)"
+                );
+            }
+        }
         Ok(())
     }
 
     fn burn_in(&self) -> usize {
         self.burn_in.unwrap_or(self.sweeps)
+    }
+
+    /// The per-bond couplings J_ij of a disordered lattice: bond 2i joins
+    /// site i to its right neighbour, bond 2i + 1 to the one below.
+    pub fn bonds(&self, seed: u64) -> Option<Vec<f64>> {
+        let sd = self.bond_disorder?;
+        // a stream no chain uses (chain ids are below --n)
+        let mut rng = chain_rng(seed, u64::MAX);
+        Some(
+            (0..2 * self.l * self.l)
+                .map(|_| {
+                    // Box–Muller
+                    let (u, v): (f64, f64) = (rng.random(), rng.random());
+                    self.j + sd * (-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+                })
+                .collect(),
+        )
     }
 
     fn meta(&self, seed: u64) -> FileMeta {
@@ -105,14 +143,24 @@ impl IsingJob {
             "n_total": self.n,
             "rng": "chacha8 per chain (seed, chain id) -> 16 xoshiro128++ lanes",
         });
-        FileMeta::new(
+        let mut model = model;
+        if let Some(sd) = self.bond_disorder {
+            model["bond_disorder"] = json!(sd);
+            model["rng"] =
+                json!("chacha8 per chain (seed, chain id), heat-bath over the bond table");
+        }
+        let meta = FileMeta::new(
             Kind::Microstates,
             vec!["T".into(), "h".into()],
             bounds,
             model,
             Provenance::from_env("gen-ising", Some(seed)),
         )
-        .with("state_shape", [self.l, self.l])
+        .with("state_shape", [self.l, self.l]);
+        match self.bonds(seed) {
+            Some(b) => meta.with("bonds", b),
+            None => meta,
+        }
     }
 
     /// Generate the dataset (this shard of it) at `out`.
@@ -139,6 +187,7 @@ impl IsingJob {
         let block = block.clamp(1, 64 * rayon::current_num_threads());
         let mut grid = PreviewGrid::new(8, ("T", self.t), ("h", self.h));
         let seed = common.seed;
+        let bonds = self.bonds(seed);
         let started = Instant::now();
         run_in_order(
             chains.clone(),
@@ -158,7 +207,11 @@ impl IsingJob {
                     thin: self.thin,
                     records: self.per_chain as usize,
                 };
-                (t, h, run_chain(&spec, &mut rng, isa))
+                let records = match &bonds {
+                    Some(b) => disordered_chain(&spec, b, rng),
+                    None => run_chain(&spec, &mut rng, isa),
+                };
+                (t, h, records)
             },
             |chain, (t, h, records)| {
                 for (k, r) in records.into_iter().enumerate() {
@@ -199,4 +252,35 @@ impl IsingJob {
             isa,
         })
     }
+}
+
+/// One heat-bath chain on the bond table `bonds` (J_ij) at the spec's T
+/// and h; energies per site with those couplings.
+fn disordered_chain(spec: &ChainSpec, bonds: &[f64], rng: rand_chacha::ChaCha8Rng) -> Vec<Record> {
+    let (l, beta) = (spec.l, 1.0 / spec.t);
+    let k: Vec<f64> = bonds.iter().map(|j| beta * j).collect();
+    let table = CouplingTable::lattice(l, &k, beta * spec.h);
+    let mut chain = Chain::from_rng(l * l, rng);
+    if spec.init != Init::Random {
+        let s = if spec.init == Init::Up { 1 } else { -1 };
+        chain.spins.iter_mut().for_each(|v| *v = s);
+    }
+    let n = (l * l) as f64;
+    (0..spec.records)
+        .map(|r| {
+            chain.sweep(&table, if r == 0 { spec.burn_in } else { spec.thin });
+            let s = &chain.spins;
+            let bond_sum: f64 = lattice_bonds(l)
+                .iter()
+                .zip(bonds)
+                .map(|(&(a, b), j)| j * (s[a] * s[b]) as f64)
+                .sum();
+            let m = s.iter().map(|&v| v as f64).sum::<f64>();
+            Record {
+                state: s.clone(),
+                energy: (-bond_sum - spec.h * m) / n,
+                magnetization: m / n,
+            }
+        })
+        .collect()
 }

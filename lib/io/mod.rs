@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod dataset;
 pub mod hash;
+pub mod image;
 pub mod sink;
 pub mod stdio;
 

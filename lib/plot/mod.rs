@@ -5,6 +5,7 @@
 pub mod chart;
 pub mod figures;
 pub mod heat;
+pub mod maxent;
 pub mod mosaic;
 pub mod render;
 pub mod style;

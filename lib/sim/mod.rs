@@ -1,5 +1,6 @@
 //! Samplers of statistical-mechanics systems.
 
+pub mod couplings;
 pub mod ising;
 pub mod replicas;
 pub mod rng;

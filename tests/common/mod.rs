@@ -224,6 +224,16 @@ pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
                 w.f64_or_null(w.col("std_error")?, (i % 2 == 0).then_some(0.01));
                 w.u64(w.col("n_samples")?, 1000);
             }
+            Kind::Couplings => {
+                w.str(w.col("term")?, if i < 4 { "K" } else { "H" });
+                w.str(w.col("scope")?, if i < 4 { "bond" } else { "site" });
+                w.u64(w.col("i")?, i);
+                w.u64(w.col("j")?, if i < 4 { (i + 1) % 4 } else { i });
+                w.f64(w.col("value")?, 0.3 + 0.01 * i as f64);
+                w.f64_or_null(w.col("std_error")?, Some(0.002));
+                w.f64(w.col("data_moment")?, 0.5);
+                w.f64(w.col("model_moment")?, 0.501);
+            }
             Kind::Microstates => unreachable!(),
         }
         w.end_row()?;

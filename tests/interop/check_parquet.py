@@ -17,7 +17,7 @@ def fixed_list(t: pa.DataType, value_type: pa.DataType, n: int) -> bool:
     return pa.types.is_fixed_size_list(t) and t.value_type == value_type and t.list_size == n
 
 
-KINDS = ["microstates", "bundles", "posteriors", "thermo", "trainlog", "estimates"]
+KINDS = ["microstates", "bundles", "posteriors", "thermo", "trainlog", "estimates", "couplings"]
 
 
 def main(folder: Path) -> None:
@@ -33,7 +33,7 @@ def main(folder: Path) -> None:
         assert bounds == {"T": [1.0, 5.0], "h": [-2.0, 2.0]}, bounds
         prov = json.loads(meta["phasekit.provenance"])
         assert prov["tool"] == "test" and prov["seed"] == 1, prov
-        for p in params if kind != "trainlog" else []:
+        for p in params if kind not in ("trainlog", "couplings") else []:
             assert table.schema.field(p).type == pa.float64()
 
         df = pl.read_parquet(path)
@@ -99,6 +99,12 @@ def main(folder: Path) -> None:
             assert table.column("std_error").null_count == 3
             nulls = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE std_error IS NULL").fetchone()
             assert nulls[0] == 3, nulls
+        elif kind == "couplings":
+            assert df.schema["i"] == pl.UInt64 and df.schema["value"] == pl.Float64
+            k = con.execute(
+                f"SELECT avg(value) FROM read_parquet('{path}') WHERE term = 'K' AND scope = 'bond'"
+            ).fetchone()[0]
+            assert abs(k - 0.315) < 1e-12, k
         print(f"{kind}: pyarrow, polars and duckdb agree ({table.num_rows} rows)")
 
 

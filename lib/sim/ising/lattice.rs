@@ -83,6 +83,17 @@ impl Lattice {
     }
 }
 
+/// The 2N bonds of a periodic L×L lattice, as (site, neighbour): bond 2i
+/// joins site i to its right neighbour, bond 2i + 1 to the one below.
+pub fn bonds(l: usize) -> Vec<(usize, usize)> {
+    (0..l * l)
+        .flat_map(|i| {
+            let (r, c) = (i / l, i % l);
+            [(i, r * l + (c + 1) % l), (i, ((r + 1) % l) * l + c)]
+        })
+        .collect()
+}
+
 /// E = −J Σ⟨ij⟩ s_i s_j − h Σ s_i of a row-major L×L periodic configuration
 /// (each site's right and lower bond, as the samplers and `exact` count them).
 pub fn energy(spins: &[i8], l: usize, j: f64, h: f64) -> f64 {
