@@ -266,11 +266,12 @@ fn disordered_chain(spec: &ChainSpec, bonds: &[f64], rng: rand_chacha::ChaCha8Rn
         chain.spins.iter_mut().for_each(|v| *v = s);
     }
     let n = (l * l) as f64;
+    let pairs = lattice_bonds(l);
     (0..spec.records)
         .map(|r| {
             chain.sweep(&table, if r == 0 { spec.burn_in } else { spec.thin });
             let s = &chain.spins;
-            let bond_sum: f64 = lattice_bonds(l)
+            let bond_sum: f64 = pairs
                 .iter()
                 .zip(bonds)
                 .map(|(&(a, b), j)| j * (s[a] * s[b]) as f64)

@@ -60,7 +60,8 @@ impl Walker {
         }
     }
 
-    fn step(&mut self, model: &Model, theta: &[f64]) {
+    /// One sweep at θ, whose coupling table is `table`.
+    fn step(&mut self, model: &Model, theta: &[f64], table: &CouplingTable) {
         let k = theta[0];
         match &mut self.cluster {
             Some((sw, stream)) if k >= 0.0 => {
@@ -71,7 +72,7 @@ impl Walker {
                 };
                 sw.sweeps(&mut self.chain.spins, 1.0, k, h, stream, 1);
             }
-            _ => self.chain.sweep(&table(model, theta), 1),
+            _ => self.chain.sweep(table, 1),
         }
     }
 }
@@ -106,13 +107,14 @@ pub fn model_moments(
     seed: u64,
 ) -> (Vec<f64>, DMatrix<f64>) {
     let p = model.len();
+    let tab = table(model, theta);
     let parts: Vec<(Vec<f64>, Vec<f64>)> = (0..chains as u64)
         .into_par_iter()
         .map(|c| {
             let mut w = Walker::new(model, seed ^ 0x6d6f_6d00, c);
             let (mut m1, mut m2, mut phi) = (vec![0.0; p], vec![0.0; p * p], vec![0.0; p]);
             for t in 0..2 * sweeps {
-                w.step(model, theta);
+                w.step(model, theta, &tab);
                 if t >= sweeps {
                     model.statistics(&w.chain.spins, &mut phi);
                     for a in 0..p {
@@ -152,7 +154,10 @@ pub fn fit(model: &Model, data: &Samples, opts: &Options) -> Result<Estimate> {
     let half = opts.steps / 2;
     let mut history: Vec<Vec<f64>> = Vec::with_capacity(opts.steps - half);
     for t in 0..opts.steps {
-        walkers.par_iter_mut().for_each(|w| w.step(model, &theta));
+        let tab = table(model, &theta);
+        walkers
+            .par_iter_mut()
+            .for_each(|w| w.step(model, &theta, &tab));
         let (mean, var) = chain_moments(model, &walkers);
         let alpha = opts.lr / (1.0 + t as f64 / 50.0);
         for a in 0..p {

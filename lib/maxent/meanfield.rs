@@ -27,18 +27,22 @@ pub fn fit(model: &Model, data: &Samples) -> Result<Estimate> {
             2 * BLOCKS
         );
     }
-    let all: Vec<usize> = (0..data.m).collect();
-    let theta = estimate(model, data, &all)?;
-    // leave one block out at a time
+    // first and second moment sums per block, once; the estimate leaving
+    // block b out subtracts its sums from the whole (rows past the last
+    // whole block stay in every estimate)
     let block = data.m / BLOCKS;
+    let sums = |rows: std::ops::Range<usize>| Moments::of(data, rows);
+    let parts: Vec<Moments> = (0..BLOCKS)
+        .map(|b| sums(b * block..(b + 1) * block))
+        .collect();
+    let mut whole = sums(BLOCKS * block..data.m);
+    parts.iter().for_each(|p| whole.add(p, 1.0));
+    let theta = estimate(model, &whole)?;
     let mut jack = Vec::with_capacity(BLOCKS);
-    for b in 0..BLOCKS {
-        let keep: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&k| k / block != b || k >= block * BLOCKS)
-            .collect();
-        jack.push(estimate(model, data, &keep)?);
+    for p in &parts {
+        let mut rest = whole.clone();
+        rest.add(p, -1.0);
+        jack.push(estimate(model, &rest)?);
     }
     let f = (BLOCKS - 1) as f64 / BLOCKS as f64;
     let std_error = (0..model.len())
@@ -54,21 +58,50 @@ pub fn fit(model: &Model, data: &Samples) -> Result<Estimate> {
     })
 }
 
-fn estimate(model: &Model, data: &Samples, rows: &[usize]) -> Result<Vec<f64>> {
-    let n = model.n;
-    let m = rows.len() as f64;
-    let mut mean = vec![0.0; n];
-    let mut second = DMatrix::<f64>::zeros(n, n);
-    for &k in rows {
-        let s = data.sample(k);
-        for i in 0..n {
-            mean[i] += s[i] as f64;
-            for j in 0..n {
-                second[(i, j)] += (s[i] * s[j]) as f64;
+/// Sums of s_i and s_i s_j over some configurations.
+#[derive(Clone)]
+struct Moments {
+    count: f64,
+    first: Vec<f64>,
+    second: DMatrix<f64>,
+}
+
+impl Moments {
+    fn of(data: &Samples, rows: std::ops::Range<usize>) -> Moments {
+        let n = data.n;
+        let mut m = Moments {
+            count: rows.len() as f64,
+            first: vec![0.0; n],
+            second: DMatrix::zeros(n, n),
+        };
+        for k in rows {
+            let s = data.sample(k);
+            for i in 0..n {
+                m.first[i] += s[i] as f64;
+                for j in 0..n {
+                    m.second[(i, j)] += (s[i] * s[j]) as f64;
+                }
             }
         }
+        m
     }
-    mean.iter_mut().for_each(|v| *v /= m);
+
+    /// self += sign · other
+    fn add(&mut self, other: &Moments, sign: f64) {
+        self.count += sign * other.count;
+        self.first
+            .iter_mut()
+            .zip(&other.first)
+            .for_each(|(a, b)| *a += sign * b);
+        self.second += &other.second * sign;
+    }
+}
+
+fn estimate(model: &Model, sums: &Moments) -> Result<Vec<f64>> {
+    let n = model.n;
+    let m = sums.count;
+    let mean: Vec<f64> = sums.first.iter().map(|v| v / m).collect();
+    let second = &sums.second;
     let c = DMatrix::from_fn(n, n, |i, j| second[(i, j)] / m - mean[i] * mean[j]);
     let Some(inv) = c.cholesky().map(|ch| ch.inverse()) else {
         crate::bail_input!(
@@ -81,8 +114,7 @@ fn estimate(model: &Model, data: &Samples, rows: &[usize]) -> Result<Vec<f64>> {
     let shrink = (m - n as f64 - 2.0) / (m - 1.0);
     if shrink <= 0.0 {
         crate::bail_input!(
-            "--method mean-field: {} configurations for {n} spins; it needs more than n + 2 (use --method pl)",
-            rows.len()
+            "--method mean-field: {m} configurations for {n} spins; it needs more than n + 2 (use --method pl)"
         );
     }
     let mut theta = vec![0.0; model.len()];

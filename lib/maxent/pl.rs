@@ -85,15 +85,15 @@ fn sum_blocks(m: usize, p: usize, block: impl Fn(std::ops::Range<usize>) -> Sums
     parts.iter().fold(Sums::zero(p), Sums::add)
 }
 
-/// Newton's method on a concave objective with backtracking; `eval(θ,
-/// with_hessian)` returns the sums at θ. Returns θ and the Hessian there.
+/// Newton's method on a concave objective with backtracking; `eval(θ)`
+/// returns the sums at θ. Returns θ, the negative Hessian there and the steps.
 fn newton(
     p: usize,
     what: &str,
-    eval: impl Fn(&[f64], bool) -> Sums,
+    eval: impl Fn(&[f64]) -> Sums,
 ) -> Result<(Vec<f64>, DMatrix<f64>, usize)> {
     let mut theta = vec![0.0; p];
-    let mut s = eval(&theta, true);
+    let mut s = eval(&theta);
     for it in 1..=MAX_ITERATIONS {
         let neg_h = -DMatrix::from_row_slice(p, p, &s.hess);
         let Some(chol) = neg_h.clone().cholesky() else {
@@ -110,7 +110,7 @@ fn newton(
                 .zip(step.iter())
                 .map(|(a, d)| a + t * d)
                 .collect();
-            let c = eval(&cand, true);
+            let c = eval(&cand);
             if c.value >= s.value - 1e-12 * s.value.abs() || t < 1e-6 {
                 break (cand, c);
             }
@@ -194,7 +194,7 @@ fn fit_tied(model: &Model, data: &Samples) -> Result<Estimate> {
     let total: Vec<f64> = (0..10)
         .map(|c| counts.iter().map(|k| k[c] as f64).sum())
         .collect();
-    let eval = |theta: &[f64], _: bool| {
+    let eval = |theta: &[f64]| {
         let mut s = Sums::zero(p);
         for (c, &n) in total.iter().enumerate() {
             let (si, nb) = class(c);
@@ -249,7 +249,7 @@ fn site_features(model: &Model, s: &[i8], i: usize, out: &mut Vec<(usize, f64)>)
 /// Full Newton over every parameter (bonds, site fields).
 fn fit_general(model: &Model, data: &Samples) -> Result<Estimate> {
     let p = model.len();
-    let eval = |theta: &[f64], _: bool| {
+    let eval = |theta: &[f64]| {
         sum_blocks(data.m, p, |r| {
             let mut acc = Sums::zero(p);
             let mut a = Vec::new();
@@ -309,7 +309,7 @@ fn fit_pairs(model: &Model, data: &Samples) -> Result<Estimate> {
                     out.push(1.0);
                 }
             };
-            let eval = |theta: &[f64], _: bool| {
+            let eval = |theta: &[f64]| {
                 sum_blocks(data.m, q, |r| {
                     let mut acc = Sums::zero(q);
                     let mut a = Vec::with_capacity(q);
