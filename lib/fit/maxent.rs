@@ -166,14 +166,13 @@ pub fn run(job: &Job, common: &Common) -> Result<Summary> {
     let fitted = if model.n <= 16 {
         exact::enumerate(&model, &estimate.theta).1
     } else {
-        mcmc::model_moments(
+        mcmc::model_means(
             &model,
             &estimate.theta,
             job.options.chains,
             job.check_sweeps,
             common.seed ^ 0x7265_7369,
         )
-        .0
     };
     let target = data.moments(&model);
     let counts = model.counts();

@@ -97,30 +97,36 @@ fn chain_moments(model: &Model, walkers: &[Walker]) -> (Vec<f64>, Vec<f64>) {
     (mean.iter().map(|v| v / c).collect(), var)
 }
 
-/// ⟨φ⟩ and Cov(φ) of `model` at θ from `chains` chains, `sweeps` steps each
-/// after as many again of burn-in.
-pub fn model_moments(
+/// Sums over `chains` chains at θ, `sweeps` steps each after as many again
+/// of burn-in: of φ, and of φφᵀ where `second` (p² per step: only where the
+/// covariance is needed).
+fn chain_sums(
     model: &Model,
     theta: &[f64],
     chains: usize,
     sweeps: usize,
     seed: u64,
-) -> (Vec<f64>, DMatrix<f64>) {
+    second: bool,
+) -> (Vec<f64>, Vec<f64>) {
     let p = model.len();
     let tab = table(model, theta);
     let parts: Vec<(Vec<f64>, Vec<f64>)> = (0..chains as u64)
         .into_par_iter()
         .map(|c| {
             let mut w = Walker::new(model, seed ^ 0x6d6f_6d00, c);
-            let (mut m1, mut m2, mut phi) = (vec![0.0; p], vec![0.0; p * p], vec![0.0; p]);
+            let mut m1 = vec![0.0; p];
+            let mut m2 = vec![0.0; if second { p * p } else { 0 }];
+            let mut phi = vec![0.0; p];
             for t in 0..2 * sweeps {
                 w.step(model, theta, &tab);
                 if t >= sweeps {
                     model.statistics(&w.chain.spins, &mut phi);
-                    for a in 0..p {
-                        m1[a] += phi[a];
-                        for b in 0..p {
-                            m2[a * p + b] += phi[a] * phi[b];
+                    m1.iter_mut().zip(&phi).for_each(|(m, f)| *m += f);
+                    if second {
+                        for a in 0..p {
+                            for b in 0..p {
+                                m2[a * p + b] += phi[a] * phi[b];
+                            }
                         }
                     }
                 }
@@ -129,11 +135,35 @@ pub fn model_moments(
         })
         .collect();
     let n = (chains * sweeps) as f64;
-    let (mut m1, mut m2) = (vec![0.0; p], vec![0.0; p * p]);
+    let (mut m1, mut m2) = (vec![0.0; p], vec![0.0; if second { p * p } else { 0 }]);
     for (a, b) in &parts {
         m1.iter_mut().zip(a).for_each(|(x, y)| *x += y / n);
         m2.iter_mut().zip(b).for_each(|(x, y)| *x += y / n);
     }
+    (m1, m2)
+}
+
+/// ⟨φ⟩ of `model` at θ from `chains` chains (see [`chain_sums`]).
+pub fn model_means(
+    model: &Model,
+    theta: &[f64],
+    chains: usize,
+    sweeps: usize,
+    seed: u64,
+) -> Vec<f64> {
+    chain_sums(model, theta, chains, sweeps, seed, false).0
+}
+
+/// ⟨φ⟩ and Cov(φ) of `model` at θ from `chains` chains (see [`chain_sums`]).
+pub fn model_moments(
+    model: &Model,
+    theta: &[f64],
+    chains: usize,
+    sweeps: usize,
+    seed: u64,
+) -> (Vec<f64>, DMatrix<f64>) {
+    let p = model.len();
+    let (m1, m2) = chain_sums(model, theta, chains, sweeps, seed, true);
     let cov = DMatrix::from_fn(p, p, |a, b| m2[a * p + b] - m1[a] * m1[b]);
     (m1, cov)
 }
