@@ -319,12 +319,18 @@ fn enumeration_and_pairs_on_a_small_lattice() {
         (a.0 == b.0 && (d(a.1, b.1) == 1 || d(b.1, a.1) == 1))
             || (a.1 == b.1 && (d(a.0, b.0) == 1 || d(b.0, a.0) == 1))
     };
-    let mut worst: f64 = 0.0;
-    for r in &pairs {
-        let truth = if near(r.i, r.j) { k } else { 0.0 };
-        worst = worst.max(((r.value - truth) / r.std_error.unwrap()).abs());
-    }
+    let pulls: Vec<f64> = pairs
+        .iter()
+        .map(|r| (r.value - if near(r.i, r.j) { k } else { 0.0 }) / r.std_error.unwrap())
+        .collect();
+    let worst = pulls.iter().fold(0.0f64, |a, p| a.max(p.abs()));
+    let rms = (pulls.iter().map(|p| p * p).sum::<f64>() / 120.0).sqrt();
+    eprintln!("pairs: largest pull {worst:.2}, rms {rms:.2}");
     assert!(worst < 4.5, "largest pull over the 120 pairs {worst:.2}");
+    assert!(
+        (0.7..1.4).contains(&rms),
+        "rms pull over the 120 pairs {rms:.2}"
+    );
 }
 
 #[test]

@@ -294,8 +294,8 @@ fn fit_general(model: &Model, data: &Samples) -> Result<Estimate> {
 }
 
 /// Every pair: one logistic regression of s_i on the other spins per site
-/// (parameters K_i· and H_i), then K_ij = (K_ij + K_ji)/2 with the two
-/// standard errors combined as if independent.
+/// (parameters K_i· and H_i), then K_ij = (K_ij + K_ji)/2 and σ the mean of
+/// the two rows' σ.
 fn fit_pairs(model: &Model, data: &Samples) -> Result<Estimate> {
     let n = model.n;
     let with_h = model.fields != Fields::None;
@@ -349,7 +349,10 @@ fn fit_pairs(model: &Model, data: &Samples) -> Result<Estimate> {
     for &(i, j, p) in &model.pairs {
         let (i, j) = (i as usize, j as usize);
         theta[p as usize] = 0.5 * (rows[i].0[at(i, j)] + rows[j].0[at(j, i)]);
-        se[p as usize] = 0.5 * rows[i].1[at(i, j)].hypot(rows[j].1[at(j, i)]);
+        // the two rows estimate K_ij from the same samples and move together,
+        // so the σ of their mean is the mean of their σ's (combined as if
+        // independent, all 4950 pairs of a 10×10 lattice had pulls of spread 1.48)
+        se[p as usize] = 0.5 * (rows[i].1[at(i, j)] + rows[j].1[at(j, i)]);
     }
     match model.fields {
         Fields::None => {}
