@@ -74,6 +74,9 @@ pub fn message(tool: &str, d: &Discarded) -> String {
     } else {
         line += &format!("nothing written to {}", list(&d.removed));
     }
+    if d.stdout_cut {
+        line += "; standard output was cut short";
+    }
     line
 }
 
@@ -84,7 +87,11 @@ mod tests {
     #[test]
     fn the_line_names_what_was_and_was_not_written() {
         let p = |s: &str| PathBuf::from(s);
-        let d = |removed: Vec<PathBuf>, written: Vec<PathBuf>| Discarded { removed, written };
+        let d = |removed: Vec<PathBuf>, written: Vec<PathBuf>| Discarded {
+            removed,
+            written,
+            stdout_cut: false,
+        };
         assert_eq!(
             message("gen-ising", &d(vec![p("out.parquet")], vec![])),
             "gen-ising: interrupted; nothing written to out.parquet"
@@ -103,6 +110,14 @@ mod tests {
         assert_eq!(
             message("fit-posterior", &d(vec![], vec![p("m.onnx"), p("m.ckpt")])),
             "fit-posterior: interrupted; m.onnx, m.ckpt complete, nothing else written"
+        );
+        let piped = Discarded {
+            stdout_cut: true,
+            ..d(vec![], vec![])
+        };
+        assert_eq!(
+            message("gen-ising", &piped),
+            "gen-ising: interrupted; nothing written; standard output was cut short"
         );
     }
 }

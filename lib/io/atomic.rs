@@ -25,11 +25,14 @@ use crate::error::InputError;
 struct Outputs {
     in_flight: Vec<(PathBuf, PathBuf)>,
     written: Vec<PathBuf>,
+    /// an output streaming to standard output and not yet flushed
+    stdout_open: bool,
 }
 
 static OUTPUTS: Mutex<Outputs> = Mutex::new(Outputs {
     in_flight: Vec::new(),
     written: Vec::new(),
+    stdout_open: false,
 });
 
 fn outputs() -> MutexGuard<'static, Outputs> {
@@ -44,6 +47,8 @@ pub struct Discarded {
     pub removed: Vec<PathBuf>,
     /// targets this run had already completed
     pub written: Vec<PathBuf>,
+    /// whether an output was streaming to standard output (now cut short)
+    pub stdout_cut: bool,
 }
 
 /// Remove every temporary file this process has open; called once, by the
@@ -62,6 +67,7 @@ pub fn discard_in_flight() -> Discarded {
     let report = Discarded {
         removed,
         written: o.written.clone(),
+        stdout_cut: o.stdout_open,
     };
     // Keep the lock held until exit: other threads block in create or commit.
     std::mem::forget(o);
@@ -131,9 +137,11 @@ impl AtomicFile {
 
     fn open(target: &Path, binary: bool) -> Result<AtomicFile> {
         if is_stdio(target) {
+            let dest = Dest::Stdout(take_stdout(binary)?);
+            outputs().stdout_open = true;
             return Ok(AtomicFile {
                 target: target.to_path_buf(),
-                dest: Dest::Stdout(take_stdout(binary)?),
+                dest,
                 committed: false,
             });
         }
@@ -222,7 +230,10 @@ impl AtomicFile {
                     o.written.push(self.target.clone());
                 }
             }
-            Dest::Stdout(out) => out.flush().context("-: writing standard output")?,
+            Dest::Stdout(out) => {
+                out.flush().context("-: writing standard output")?;
+                outputs().stdout_open = false;
+            }
         }
         self.committed = true;
         Ok(())
