@@ -84,9 +84,16 @@ pub fn kaufman_fit(model: &Model, data: &Samples) -> Result<Estimate> {
     })
 }
 
-/// ln Z, ⟨φ⟩ and Cov(φ) of `model` at θ by summing over all 2^n states.
-pub fn enumerate(model: &Model, theta: &[f64]) -> (f64, Vec<f64>, DMatrix<f64>) {
+/// ln Z, ⟨φ⟩ and, where `covariance`, Cov(φ) of `model` at θ by summing
+/// over all 2^n states (the covariance costs p² per state: only Newton's
+/// steps and the errors need it).
+pub fn enumerate(
+    model: &Model,
+    theta: &[f64],
+    covariance: bool,
+) -> (f64, Vec<f64>, Option<DMatrix<f64>>) {
     let (n, p) = (model.n, model.len());
+    let p2 = if covariance { p * p } else { 0 };
     let states = 1usize << n;
     let state = |x: usize, s: &mut [i8]| {
         for (i, v) in s.iter_mut().enumerate() {
@@ -108,7 +115,7 @@ pub fn enumerate(model: &Model, theta: &[f64]) -> (f64, Vec<f64>, DMatrix<f64>) 
     let parts: Vec<(f64, Vec<f64>, Vec<f64>)> = (0..states.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
-            let (mut z, mut m1, mut m2) = (0.0, vec![0.0; p], vec![0.0; p * p]);
+            let (mut z, mut m1, mut m2) = (0.0, vec![0.0; p], vec![0.0; p2]);
             let mut s = vec![0i8; n];
             let mut phi = vec![0.0; p];
             for x in b * BLOCK..((b + 1) * BLOCK).min(states) {
@@ -118,22 +125,25 @@ pub fn enumerate(model: &Model, theta: &[f64]) -> (f64, Vec<f64>, DMatrix<f64>) 
                 z += w;
                 for a in 0..p {
                     m1[a] += w * phi[a];
-                    for c in 0..p {
-                        m2[a * p + c] += w * phi[a] * phi[c];
+                    if covariance {
+                        for c in 0..p {
+                            m2[a * p + c] += w * phi[a] * phi[c];
+                        }
                     }
                 }
             }
             (z, m1, m2)
         })
         .collect();
-    let (mut z, mut m1, mut m2) = (0.0, vec![0.0; p], vec![0.0; p * p]);
+    let (mut z, mut m1, mut m2) = (0.0, vec![0.0; p], vec![0.0; p2]);
     for (pz, p1, p2) in &parts {
         z += pz;
         m1.iter_mut().zip(p1).for_each(|(a, b)| *a += b);
         m2.iter_mut().zip(p2).for_each(|(a, b)| *a += b);
     }
     let mean: Vec<f64> = m1.iter().map(|v| v / z).collect();
-    let cov = DMatrix::from_fn(p, p, |a, c| m2[a * p + c] / z - mean[a] * mean[c]);
+    let cov =
+        covariance.then(|| DMatrix::from_fn(p, p, |a, c| m2[a * p + c] / z - mean[a] * mean[c]));
     (top + z.ln(), mean, cov)
 }
 
@@ -150,11 +160,12 @@ pub fn enumeration_fit(model: &Model, data: &Samples) -> Result<Estimate> {
     let m = data.m as f64;
     let mut theta = vec![0.0; p];
     let loglik = |theta: &[f64]| {
-        let (ln_z, _, _) = enumerate(model, theta);
+        let (ln_z, _, _) = enumerate(model, theta, false);
         theta.iter().zip(&target).map(|(t, f)| t * f).sum::<f64>() - ln_z
     };
     for it in 1..=100 {
-        let (ln_z, mean, cov) = enumerate(model, &theta);
+        let (ln_z, mean, cov) = enumerate(model, &theta, true);
+        let cov = cov.expect("asked for");
         let grad = DVector::from_iterator(p, target.iter().zip(&mean).map(|(a, b)| a - b));
         let Some(chol) = cov.clone().cholesky() else {
             crate::bail_input!(
@@ -179,8 +190,8 @@ pub fn enumeration_fit(model: &Model, data: &Samples) -> Result<Estimate> {
         let moved = step.iter().map(|d| (t * d).abs()).fold(0.0, f64::max);
         theta = cand;
         if moved < 1e-10 {
-            let (_, _, cov) = enumerate(model, &theta);
-            let inv = cov.cholesky().map(|c| c.inverse());
+            let (_, _, cov) = enumerate(model, &theta, true);
+            let inv = cov.expect("asked for").cholesky().map(|c| c.inverse());
             let std_error = (0..p)
                 .map(|a| {
                     inv.as_ref()
@@ -205,7 +216,7 @@ mod tests {
     fn enumeration_matches_the_transfer_matrix() {
         let model = Model::new(Couplings::Tied, Fields::Uniform, 4, 0);
         let (k, h) = (0.4, 0.1);
-        let (ln_z, mean, _) = enumerate(&model, &[k, h]);
+        let (ln_z, mean, _) = enumerate(&model, &[k, h], false);
         let x = crate::exact::ising::transfer(4, 1.0 / k, h / k, 1.0);
         assert!((ln_z - x.ln_z).abs() < 1e-9, "{ln_z} vs {}", x.ln_z);
         // ⟨Σ s⟩ = N m
