@@ -15,6 +15,19 @@ pub struct Line<'a> {
     pub style: Stroke,
 }
 
+impl<'a> Line<'a> {
+    /// The dashed grey y = x over `range`: the reference of a predicted-
+    /// against-true scatter.
+    pub fn diagonal(name: &'a str, (lo, hi): (f64, f64)) -> Line<'a> {
+        Line {
+            name,
+            colour: super::style::GREY,
+            points: vec![(lo, lo), (hi, hi)],
+            style: Stroke::Dashed,
+        }
+    }
+}
+
 /// How a line is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stroke {

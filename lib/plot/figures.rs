@@ -345,7 +345,7 @@ pub fn predicted_energies(
     ednn: &[f64],
     rnn: Option<&[f64]>,
 ) -> Result<()> {
-    let (lo, hi) = super::chart::padded_range(truth.iter().copied());
+    let range = super::chart::padded_range(truth.iter().copied());
     let pairs = |pred: &[f64]| truth.iter().copied().zip(pred.iter().copied()).collect();
     let mut lines = Vec::new();
     if let Some(r) = rnn {
@@ -362,12 +362,7 @@ pub fn predicted_energies(
         points: pairs(ednn),
         style: Stroke::Dots,
     });
-    lines.push(Line {
-        name: "exact",
-        colour: GREY,
-        points: vec![(lo, lo), (hi, hi)],
-        style: Stroke::Dashed,
-    });
+    lines.push(Line::diagonal("exact", range));
     let chart = LineChart {
         title: "learned against true energy (test set)",
         x_label: "true energy E / J",

@@ -11,7 +11,7 @@ use super::chart::{padded_range, Line, LineChart, Stroke};
 use super::figures::chart_row;
 use super::heat::{Axis, ColourScale, HeatMap};
 use super::render::{drawing, render};
-use super::style::{BLUE, FONT, GREY, ORANGE};
+use super::style::{BLUE, FONT, ORANGE};
 use crate::contract::couplings::CouplingRow;
 use crate::maxent::{Couplings, Fields, Model};
 
@@ -100,7 +100,7 @@ fn moments(path: &Path, rows: &[CouplingRow]) -> Result<()> {
             .map(|r| (r.data_moment, r.model_moment))
             .collect()
     };
-    let (lo, hi) = padded_range(rows.iter().flat_map(|r| [r.data_moment, r.model_moment]));
+    let range = padded_range(rows.iter().flat_map(|r| [r.data_moment, r.model_moment]));
     let mut lines = vec![Line {
         name: "⟨s_i s_j⟩ (couplings)",
         colour: BLUE,
@@ -116,12 +116,7 @@ fn moments(path: &Path, rows: &[CouplingRow]) -> Result<()> {
             style: Stroke::Dots,
         });
     }
-    lines.push(Line {
-        name: "model = data",
-        colour: GREY,
-        points: vec![(lo, lo), (hi, hi)],
-        style: Stroke::Dashed,
-    });
+    lines.push(Line::diagonal("model = data", range));
     let chart = LineChart {
         title: "matched moments: fitted model against data",
         x_label: "data moment",
