@@ -167,6 +167,98 @@ fn zero_field_energy_and_heat_capacity_match_kaufman() {
     );
 }
 
+/// The antiferromagnet at J = −1 is the gauge image s → (−1)^(x+y) s of the
+/// ferromagnet on the bipartite L = 8 lattice: the same energy, heat capacity
+/// and |m_s| as Kaufman's J = +1 and the same |m| for its staggered
+/// magnetisation, for Swendsen–Wang (bonds on anti-aligned pairs) and
+/// Metropolis alike.
+#[test]
+fn antiferromagnet_is_the_gauge_image_of_the_ferromagnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chains, per_chain, l) = (32usize, 100usize, 8usize);
+    let mut report = Vec::new();
+    let mut ok = true;
+    for &t in &[1.5, critical_temperature(1.0), 3.0] {
+        let exact = kaufman(l, l, t, 1.0);
+        for (alg, burn, thin) in [("sw", "200", "2"), ("metropolis", "2000", "10")] {
+            let n = (chains * per_chain).to_string();
+            let rows = gen(
+                dir.path(),
+                &format!("afm-{alg}-{t}.parquet"),
+                &[
+                    "--n",
+                    &n,
+                    "--L",
+                    "8",
+                    "--T",
+                    &t.to_string(),
+                    "--h",
+                    "0",
+                    "--J=-1",
+                    "--algorithm",
+                    alg,
+                    "--per-chain",
+                    &per_chain.to_string(),
+                    "--burn-in",
+                    burn,
+                    "--thin",
+                    thin,
+                    "--sweeps",
+                    burn,
+                    "--seed",
+                    "12",
+                ],
+            );
+            let (e, se) = chain_mean(&rows.energy, per_chain);
+            ok &= within(
+                &format!("AFM T={t:.3} {alg:<10} u"),
+                e,
+                se,
+                exact.energy,
+                &mut report,
+            );
+            let (c, sc) = heat_capacity(&rows.energy, per_chain, (l * l) as f64, t);
+            ok &= within(
+                &format!("AFM T={t:.3} {alg:<10} c"),
+                c,
+                sc,
+                exact.heat_capacity,
+                &mut report,
+            );
+            // the staggered magnetisation orders below T_c, m does not
+            let stag: Vec<f64> = rows
+                .states
+                .chunks(l * l)
+                .map(|s| {
+                    let v: i64 = s
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &x)| {
+                            if (k / l + k % l) % 2 == 0 {
+                                x as i64
+                            } else {
+                                -(x as i64)
+                            }
+                        })
+                        .sum();
+                    (v as f64 / (l * l) as f64).abs()
+                })
+                .collect();
+            let (ms, _) = chain_mean(&stag, per_chain);
+            let m_abs: Vec<f64> = rows.magnetization.iter().map(|m| m.abs()).collect();
+            let (m, _) = chain_mean(&m_abs, per_chain);
+            report.push(format!(
+                "AFM T={t:.3} {alg:<10} <|m_s|> {ms:.3}, <|m|> {m:.3}"
+            ));
+            if t < 2.0 {
+                ok &= ms > 0.9 && m < 0.2;
+            }
+        }
+    }
+    eprintln!("{}", report.join("\n"));
+    assert!(ok, "the antiferromagnet is off:\n{}", report.join("\n"));
+}
+
 #[test]
 fn field_energy_and_magnetization_match_transfer_matrix() {
     let dir = tempfile::tempdir().unwrap();

@@ -69,9 +69,6 @@ impl IsingJob {
         if !self.j.is_finite() || self.j == 0.0 {
             bail_input!("--J: must be a non-zero finite coupling");
         }
-        if self.algorithm == Algorithm::Sw && self.j < 0.0 {
-            bail_input!("--J: Swendsen–Wang needs a ferromagnetic coupling J > 0");
-        }
         if self.sweeps == 0 {
             bail_input!("--sweeps: must be at least 1");
         }

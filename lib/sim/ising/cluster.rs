@@ -1,11 +1,17 @@
 //! Swendsen–Wang cluster updates with a ghost spin for the field.
 //!
-//! Bonds join equal neighbouring spins with probability 1 − e^{−2βJ}; for
-//! h ≠ 0 a ghost spin fixed at sign(h) joins each spin aligned with it with
-//! probability 1 − e^{−2β|h|}. Every cluster then takes a fresh random value,
-//! except the ghost's cluster, which keeps sign(h). This is exact for J > 0
-//! and does not slow down near T_c or get stuck in stripes below it. Works on
-//! row-major spins of any L ≥ 2 (odd L included).
+//! Bonds join neighbouring spins whose bond is satisfied (equal spins for
+//! J > 0, opposite for J < 0) with probability 1 − e^{−2β|J|}; for h ≠ 0 a
+//! ghost spin fixed at sign(h) joins each spin aligned with it with
+//! probability 1 − e^{−2β|h|}. Every cluster then flips with probability
+//! ½ as a whole, except the ghost's cluster, which keeps its orientation
+//! (for J > 0 a cluster's spins are equal, so this is a fresh random value
+//! per cluster, drawn in order of each cluster's first site). This is the
+//! Fortuin–Kasteleyn construction, exact for either sign of J, and does not
+//! slow down near T_c or get stuck in stripes below it. For J < 0 it is the
+//! gauge image s → (−1)^(x+y) s of the ferromagnet on a bipartite (even L)
+//! lattice; an odd periodic L is frustrated, still exact but slower. Works on
+//! row-major spins of any L ≥ 2.
 
 use crate::sim::rng::{threshold, LaneStream};
 
@@ -13,6 +19,8 @@ pub struct SwendsenWang {
     l: usize,
     parent: Vec<u32>,
     value: Vec<i8>,
+    /// per cluster root: the old spin its new `value` refers to
+    reference: Vec<i8>,
 }
 
 impl SwendsenWang {
@@ -22,6 +30,7 @@ impl SwendsenWang {
             l,
             parent: vec![0; n],
             value: vec![0; n],
+            reference: vec![0; n],
         }
     }
 
@@ -60,7 +69,8 @@ impl SwendsenWang {
         let l = self.l;
         let sites = l * l;
         let ghost = sites as u32;
-        let bond = threshold(1.0 - (-2.0 * beta * j).exp());
+        let bond = threshold(1.0 - (-2.0 * beta * j.abs()).exp());
+        let ferro = j > 0.0;
         let field = threshold(1.0 - (-2.0 * beta * h.abs()).exp());
         let g: i8 = if h > 0.0 { 1 } else { -1 };
         for _ in 0..n {
@@ -73,7 +83,7 @@ impl SwendsenWang {
                     let right = i * l + (jj + 1) % l;
                     let down = ((i + 1) % l) * l + jj;
                     for b in [right, down] {
-                        if spins[a] == spins[b] && rng.next_u32() <= bond {
+                        if (spins[a] == spins[b]) == ferro && rng.next_u32() <= bond {
                             self.union(a as u32, b as u32);
                         }
                     }
@@ -96,7 +106,10 @@ impl SwendsenWang {
             for (a, spin) in spins.iter_mut().enumerate() {
                 let r = self.find(a as u32) as usize;
                 if self.value[r] == 0 {
-                    self.value[r] = if Some(r as u32) == ghost_root {
+                    // the ghost's cluster keeps its spins: value and reference both g
+                    let ghost = Some(r as u32) == ghost_root;
+                    self.reference[r] = if ghost { g } else { *spin };
+                    self.value[r] = if ghost {
                         g
                     } else if rng.next_u32() >> 31 == 1 {
                         1
@@ -104,7 +117,9 @@ impl SwendsenWang {
                         -1
                     };
                 }
-                *spin = self.value[r];
+                // a spin keeps its sign relative to its cluster's reference
+                // (all equal for J > 0, alternating along bonds for J < 0)
+                *spin = self.value[r] * *spin * self.reference[r];
             }
         }
     }
