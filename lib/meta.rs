@@ -26,10 +26,11 @@ pub enum Kind {
     Trainlog,
     Estimates,
     Couplings,
+    Latents,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Microstates,
         Kind::Bundles,
         Kind::Posteriors,
@@ -37,6 +38,7 @@ impl Kind {
         Kind::Trainlog,
         Kind::Estimates,
         Kind::Couplings,
+        Kind::Latents,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Trainlog => "trainlog",
             Kind::Estimates => "estimates",
             Kind::Couplings => "couplings",
+            Kind::Latents => "latents",
         }
     }
 

@@ -67,6 +67,10 @@ fn every_kind_round_trips_with_metadata() {
                 assert_eq!(col_str(b, "term").unwrap().value(4), "H");
                 assert_eq!(col_u64(b, "j").unwrap()[3], 0);
             }
+            Kind::Latents => {
+                assert_eq!(col_str(b, "phase").unwrap().value(4), "pm");
+                assert_eq!(col_f64(b, "sigma_1").unwrap()[2], 2.5);
+            }
         }
     }
 }

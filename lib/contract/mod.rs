@@ -5,6 +5,7 @@
 pub mod columns;
 pub mod couplings;
 pub mod estimates;
+pub mod latents;
 pub mod rules;
 pub mod table;
 pub mod thermo;

@@ -195,6 +195,21 @@ pub fn rules_for(path: &Path, meta: &FileMeta) -> Result<Vec<ColumnRule>, InputE
             rules.push(req("data_moment", ColType::Float64));
             rules.push(req("model_moment", ColType::Float64));
         }
+        Kind::Latents => {
+            let d: usize = meta.get(path, "latent")?;
+            rules.push(req("source", ColType::Utf8));
+            rules.push(req("id", ColType::UInt64));
+            rules.extend(params());
+            rules.push(req("phase", ColType::Utf8));
+            rules.push(req("magnetization", ColType::Float64));
+            rules.push(req("staggered_magnetization", ColType::Float64));
+            for k in 0..d {
+                rules.push(req(format!("mu_{k}"), ColType::Float64));
+            }
+            for k in 0..d {
+                rules.push(req(format!("sigma_{k}"), ColType::Float64));
+            }
+        }
     }
     Ok(rules)
 }

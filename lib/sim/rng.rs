@@ -227,3 +227,13 @@ mod tests256 {
         assert_eq!(x.next_u64(), 58720359);
     }
 }
+
+/// `n` standard normal draws (Box–Muller, one per pair of uniforms).
+pub fn standard_normals(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let (u, v): (f64, f64) = (rng.random(), rng.random());
+            ((-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect()
+}

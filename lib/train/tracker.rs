@@ -18,6 +18,9 @@ pub type TestLoss<'a> = &'a dyn Fn(&Net) -> Result<f64>;
 pub struct Tracker {
     pub log: Vec<LogRow>,
     pub last_test: f64,
+    /// state a tool keeps beside the weights (batch-norm statistics, say):
+    /// saved with each checkpoint, restored by `--resume`
+    pub state: serde_json::Value,
     ema: f64,
 }
 
@@ -38,6 +41,7 @@ impl Tracker {
         let mut net = Net::new(program, init, device);
         let mut adam = Adam::new(&net, s.lr);
         let mut log = Vec::new();
+        let mut state = serde_json::Value::Null;
         if let Some(path) = &s.resume {
             let extra = adam.load_checkpoint(&mut net, path)?;
             if extra.get("spec") != Some(spec) {
@@ -47,10 +51,12 @@ impl Tracker {
                 );
             }
             log = trainlog::from_json(extra.get("log"));
+            state = extra.get("state").cloned().unwrap_or_default();
         }
         let tracker = Tracker {
             log,
             last_test: f64::NAN,
+            state,
             ema: f64::NAN,
         };
         Ok((net, adam, tracker))
@@ -118,7 +124,10 @@ impl Tracker {
         }
         if let Some(ck) = &s.checkpoint {
             if (step + 1).is_multiple_of(s.checkpoint_every) || done {
-                let extra = json!({"spec": spec, "log": trainlog::to_json(&self.log)});
+                let mut extra = json!({"spec": spec, "log": trainlog::to_json(&self.log)});
+                if !self.state.is_null() {
+                    extra["state"] = self.state.clone();
+                }
                 adam.save_checkpoint(net, ck, &extra)?;
             }
         }

@@ -112,6 +112,7 @@ pub fn meta(kind: Kind) -> FileMeta {
             .with("k_bundle", 2)
             .with("grid", grid_th(3, 2)),
         Kind::Posteriors | Kind::Thermo => m.with("grid", grid_th(3, 2)),
+        Kind::Latents => m.with("latent", 2),
         _ => m,
     }
 }
@@ -233,6 +234,18 @@ pub fn write_example(kind: Kind, path: &Path) -> anyhow::Result<u64> {
                 w.f64_or_null(w.col("std_error")?, Some(0.002));
                 w.f64(w.col("data_moment")?, 0.5);
                 w.f64(w.col("model_moment")?, 0.501);
+            }
+            Kind::Latents => {
+                w.str(w.col("source")?, "fm.parquet");
+                w.u64(w.col("id")?, i);
+                w.f64(w.col("T")?, 1.5);
+                w.f64(w.col("h")?, 0.0);
+                w.str(w.col("phase")?, if i < 3 { "fm" } else { "pm" });
+                w.f64(w.col("magnetization")?, 0.9);
+                w.f64(w.col("staggered_magnetization")?, 0.01);
+                for c in ["mu_0", "mu_1", "sigma_0", "sigma_1"] {
+                    w.f64(w.col(c)?, 0.5 + i as f64);
+                }
             }
             Kind::Microstates => unreachable!(),
         }
