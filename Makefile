@@ -51,7 +51,7 @@ CUDA_KIT_STAMP   := $(CUDA_KIT_DIR)/.installed-$(CUDA_KIT_VERSION)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent demo-vae lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
 
 all: build
 
@@ -197,6 +197,13 @@ bench-dcl: build
 demo-maxent: setup build
 	$(MAKE) --no-print-directory -s -f pipelines/ising-maxent.mk OUT=out/demo-maxent BIN=$(BIN) 2>&1 | grep '^fit-maxent:'
 	@echo "demo-maxent: couplings and figures in out/demo-maxent/ (truth: K = 0.3, H = 0.1; bonds in disorder.parquet's phasekit.bonds, over T = 2.5)"
+
+## demo-vae: β-VAE order parameters (pipelines/ising-vae.mk) into out/demo-vae/: FM, AFM and PM data at L=32, the β sweep {1, 10, 100, 2000}, β²-VAE on FM and on PM alone; report in out/demo-vae/report.md
+demo-vae: setup build
+	$(MAKE) --no-print-directory -s -f pipelines/ising-vae.mk OUT=out/demo-vae BIN=$(BIN) 2>&1 | grep -E '^(fit-vae|pk-report):'
+	@sed -n '/^| run /,/^$$/p' out/demo-vae/report.md
+	@grep -E '^\| β' out/demo-vae/report.md | sed 's/\\|/¦/g' | cut -d'|' -f2-5
+	@echo "demo-vae: report in out/demo-vae/report.md"
 
 ## bench-maxent: fit-maxent against issue 18's targets (tied 16×16 by pl, mcmc, exact and mean field with coverage over 20 datasets; a field; bonds of a disordered 8×8), then pl on 10⁴ configurations of 64×64 beside a numpy Newton
 bench-maxent: venv build

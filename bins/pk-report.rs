@@ -19,6 +19,8 @@ use phasekit::report::{self, Inputs};
 /// TASEP: sample densities against the exact matrix-product solution, the
 /// free energy against eq. 26 after affine alignment, where the Fisher metric
 /// concentrates. Both: convexity and posterior-mean RMSE.
+/// VAE: the β-sweep table of fit-vae runs (--vae) and the β-VAE paper's
+/// story graded as numbers.
 /// NIS: every estimate against Kaufman (h = 0) or the transfer matrix
 /// (L ≤ 10) with its pull, ŵ against 1, ESS, and nis-estimate's warnings.
 ///
@@ -30,11 +32,11 @@ use phasekit::report::{self, Inputs};
 #[command(name = "pk-report", version, verbatim_doc_comment)]
 struct Args {
     /// Microstates dataset the BTI run started from.
-    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy", "vae"])]
     data: Option<PathBuf>,
-    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy", "vae"])]
     posteriors: Option<PathBuf>,
-    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy"])]
+    #[arg(long, required_unless_present_any = ["estimates", "dcl_energy", "vae"])]
     thermo: Option<PathBuf>,
     /// nis-estimate's estimates (a NIS report instead of a BTI one).
     #[arg(long, conflicts_with_all = ["data", "posteriors", "thermo"])]
@@ -51,6 +53,9 @@ struct Args {
     /// … and nis-estimate's run of the sampler with the learned energy (entropy).
     #[arg(long)]
     entropy: Option<PathBuf>,
+    /// A β-VAE report: fit-vae's latents files, one per run (repeatable).
+    #[arg(long, conflicts_with_all = ["data", "posteriors", "thermo", "estimates", "dcl_energy"])]
+    vae: Vec<PathBuf>,
     /// A figure to embed, as CAPTION=PATH (repeatable; missing files are skipped with a note).
     #[arg(long)]
     figure: Vec<String>,
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         }
         let title = args.title.clone().unwrap_or_default();
         let r = match (&args.estimates, &args.data, &args.posteriors, &args.thermo) {
+            _ if !args.vae.is_empty() => report::write_vae(&args.vae, figures, &title, &args.out)?,
             _ if args.dcl_energy.is_some() => {
                 let (Some(energy), Some(learned), Some(truth)) =
                     (&args.dcl_energy, &args.learned, &args.truth)

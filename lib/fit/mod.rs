@@ -8,3 +8,5 @@ pub mod posterior;
 pub mod posteriors;
 pub mod predict;
 pub mod sampler;
+pub mod vae;
+pub mod vae_report;

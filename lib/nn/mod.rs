@@ -12,3 +12,4 @@ pub mod onnx;
 pub mod pixelcnn;
 pub mod posterior;
 pub mod program;
+pub mod vae;

@@ -9,3 +9,4 @@ pub mod maxent;
 pub mod mosaic;
 pub mod render;
 pub mod style;
+pub mod vae;

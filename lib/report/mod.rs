@@ -6,6 +6,7 @@ pub mod dcl;
 pub mod ising;
 pub mod nis;
 pub mod tasep;
+pub mod vae;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -268,6 +269,32 @@ pub fn write_dcl(
         dcl::thermo_figure(inputs, &p)?;
         figures.insert(0, ("U, ⟨|M|⟩ and C against β".into(), p));
     }
+    finish(title, &sources, &checks, notes, figures, out)
+}
+
+/// The report of fit-vae runs (their latents files): the β-sweep table and
+/// the paper's story graded as numbers.
+pub fn write_vae(
+    latents: &[PathBuf],
+    figures: Vec<(String, PathBuf)>,
+    title: &str,
+    out: &Path,
+) -> Result<(usize, usize)> {
+    let runs = latents
+        .iter()
+        .map(|p| vae::load(p))
+        .collect::<Result<Vec<_>>>()?;
+    let checks = vae::checks(&runs);
+    let notes = vec![format!(
+        "## β sweep\n\nOne row per fit-vae run: the latent axis that follows m best on FM rows and the other that follows m_s best on AFM rows, their Pearson cross-correlations, the tilt of each split off its axis (sine of the angle), the cosine of the FM and AFM cluster directions, the phases of 1000 samples decoded from the prior, the KL per latent dimension, |P₊ − PM| / |P₋ − PM| and (β²-VAE) the mean β_k of generated samples.\n\n{}",
+        vae::table(&runs)
+    )];
+    let title = if title.is_empty() {
+        "phasekit: β-VAE order parameters, Ising"
+    } else {
+        title
+    };
+    let sources: Vec<&Path> = latents.iter().map(|p| p.as_path()).collect();
     finish(title, &sources, &checks, notes, figures, out)
 }
 
