@@ -260,6 +260,8 @@ fn model_metadata(
 
 pub fn train(cfg: &VaeConfig, common: &Common) -> Result<TrainedVae> {
     cfg.validate()?;
+    // a device that cannot start fails before any data is read
+    let device = train_device(cfg.run.device)?;
     let data = load(&cfg.data)?;
     for w in vae_report::missing_phases(&data.phase) {
         if !common.quiet {
@@ -300,7 +302,6 @@ pub fn train(cfg: &VaeConfig, common: &Common) -> Result<TrainedVae> {
         test_rows.len() * spec.latent,
     );
 
-    let device = train_device(cfg.run.device)?;
     let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
     let spec_json = json!({"network": spec.network(), "beta": cfg.beta, "kl_warmup": cfg.kl_warmup, "data": data.sources.iter().map(|s| &s.0).collect::<Vec<_>>()});
     let (mut net, mut adam, mut tracker) = Tracker::begin(
