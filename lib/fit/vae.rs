@@ -11,7 +11,7 @@ use anyhow::Result;
 use rand::Rng;
 use serde_json::json;
 
-use super::vae_report::{self, Phase, VaeReport};
+use super::vae_report::{self, order_parameters, Phase, VaeReport};
 use crate::bail_input;
 use crate::cli::Common;
 use crate::contract::latents::LatentRow;
@@ -191,7 +191,7 @@ pub fn load(paths: &[PathBuf]) -> Result<VaeData> {
                 rows += 1;
             }
         }
-        crate::contract::check_finite(&path, "T", &d.t)?;
+        crate::contract::check_finite(&path, "T", &d.t[d.t.len() - rows..])?;
         d.sources.push((p, j, rows));
         d.inputs.push(InputRef {
             path: path.display().to_string(),
@@ -202,23 +202,6 @@ pub fn load(paths: &[PathBuf]) -> Result<VaeData> {
         bail_input!("--data: no configurations to train on");
     }
     Ok(d)
-}
-
-/// (m, m_s): the magnetisation and the staggered magnetisation
-/// Σ (−1)^(x+y) s / N of a configuration.
-pub fn order_parameters(s: &[i8], l: usize) -> (f64, f64) {
-    let (mut m, mut ms) = (0i64, 0i64);
-    for (k, &v) in s.iter().enumerate() {
-        m += v as i64;
-        let sign = if (k / l + k % l).is_multiple_of(2) {
-            1
-        } else {
-            -1
-        };
-        ms += sign * v as i64;
-    }
-    let n = s.len() as f64;
-    (m as f64 / n, ms as f64 / n)
 }
 
 pub struct TrainedVae {

@@ -95,7 +95,7 @@ pub fn generate(inf: &Inference, spec: &VaeSpec, n: usize, seed: u64) -> Result<
         .chunks(sites)
         .map(|p| {
             let spins: Vec<f64> = p.iter().map(|&v| 2.0 * v as f64 - 1.0).collect();
-            let (m, ms) = mean_order(&spins, spec.l);
+            let (m, ms) = order_parameters(&spins, spec.l);
             Phase::classify(m, ms)
         })
         .collect();
@@ -108,15 +108,18 @@ pub fn generate(inf: &Inference, spec: &VaeSpec, n: usize, seed: u64) -> Result<
     })
 }
 
-/// m and m_s of real-valued spins.
-fn mean_order(s: &[f64], l: usize) -> (f64, f64) {
+/// (m, m_s): the magnetisation Σ s / N and the staggered magnetisation
+/// Σ (−1)^(x+y) s / N of spins in raster order, ±1 or real-valued (Bernoulli
+/// means as 2p − 1).
+pub fn order_parameters<T: Copy + Into<f64>>(s: &[T], l: usize) -> (f64, f64) {
     let (mut m, mut ms) = (0.0, 0.0);
-    for (k, v) in s.iter().enumerate() {
+    for (k, &v) in s.iter().enumerate() {
+        let v: f64 = v.into();
         m += v;
         ms += if (k / l + k % l).is_multiple_of(2) {
-            *v
+            v
         } else {
-            -*v
+            -v
         };
     }
     (m / s.len() as f64, ms / s.len() as f64)
@@ -283,24 +286,20 @@ pub fn report(
         })
         .collect();
     let centre = mean_vec(pm.iter().copied(), d);
-    let tilt = |dir: Option<Vec<f64>>, axis: Option<usize>| -> Option<f64> {
-        let (u, a) = (dir?, axis?);
-        let n = norm(&u);
+    // the FM and AFM splits as directions from the PM centre
+    let fm_dir = centre.as_ref().and_then(|c| direction(&fm, c, m_of));
+    let afm_dir = centre.as_ref().and_then(|c| direction(&afm, c, ms_of));
+    let tilt = |dir: &Option<Vec<f64>>, axis: Option<usize>| -> Option<f64> {
+        let (u, a) = (dir.as_ref()?, axis?);
+        let n = norm(u);
         (n > 0.0).then(|| (1.0 - (u[a] / n).powi(2)).max(0.0).sqrt())
     };
-    let (fm_tilt, afm_tilt) = match &centre {
-        Some(c) => (
-            tilt(direction(&fm, c, m_of), fm_axis),
-            tilt(direction(&afm, c, ms_of), afm_axis),
-        ),
-        None => (None, None),
-    };
+    let (fm_tilt, afm_tilt) = (tilt(&fm_dir, fm_axis), tilt(&afm_dir, afm_axis));
     let (cluster_cosine, isometry) = match &centre {
         Some(c) => {
-            let cos = match (direction(&fm, c, m_of), direction(&afm, c, ms_of)) {
-                (Some(u), Some(v)) if norm(&u) > 0.0 && norm(&v) > 0.0 => Some(
-                    (u.iter().zip(&v).map(|(a, b)| a * b).sum::<f64>() / (norm(&u) * norm(&v)))
-                        .abs(),
+            let cos = match (&fm_dir, &afm_dir) {
+                (Some(u), Some(v)) if norm(u) > 0.0 && norm(v) > 0.0 => Some(
+                    (u.iter().zip(v).map(|(a, b)| a * b).sum::<f64>() / (norm(u) * norm(v))).abs(),
                 ),
                 _ => None,
             };

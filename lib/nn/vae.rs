@@ -353,6 +353,27 @@ impl<'a> Pass<'a> {
     }
 }
 
+impl Pass<'_> {
+    /// The two terms of eq. 4 per row, [N, 1] each: the reconstruction NLL
+    /// summed over pixels, and the KL to the prior summed over dimensions,
+    /// with z = μ + σ ε for the standard normal `eps` [N, d].
+    fn eq4_terms(
+        &mut self,
+        x01: &[f32],
+        eps: &[f32],
+        dev: &burn::tensor::Device,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let spec = self.spec;
+        let n = x01.len() / spec.sites();
+        let x = images(spec, x01, dev);
+        let (mu, sigma) = self.encode(x.clone());
+        let e = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [n, spec.latent]), dev);
+        let dec = self.decode(mu.clone() + sigma.clone() * e);
+        let rec = reconstruction(dec.logit, x.reshape([n, spec.sites()]));
+        (rec, kl_terms(mu, sigma).sum_dim(1))
+    }
+}
+
 struct Decoded {
     logit: Tensor<2>,
     /// β²-VAE: (β_k, h_k)
@@ -380,7 +401,7 @@ pub struct StepLoss {
     pub batch_stats: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
-/// Binary images σ = (s + 1)/2 of ±1 states as an [N, 1, L, L] tensor.
+/// Binary images σ ∈ {0, 1} (rows of L²) as an [N, 1, L, L] tensor.
 fn images(spec: &VaeSpec, x01: &[f32], dev: &burn::tensor::Device) -> Tensor<4> {
     let n = x01.len() / spec.sites();
     Tensor::<4>::from_data(TensorData::new(x01.to_vec(), [n, 1, spec.l, spec.l]), dev)
@@ -397,15 +418,9 @@ pub fn step_loss(
     beta: f64,
 ) -> Result<StepLoss> {
     let mut pass = Pass::new(spec, net, &net.params, Mode::Train);
-    let n = x01.len() / spec.sites();
-    let x = images(spec, x01, &net.device);
-    let (mu, sigma) = pass.encode(x.clone());
-    let e = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [n, spec.latent]), &net.device);
-    let z = mu.clone() + sigma.clone() * e;
-    let dec = pass.decode(z);
-    let rec = reconstruction(dec.logit, x.reshape([n, spec.sites()])).mean();
-    let kl = kl_terms(mu, sigma).sum_dim(1).mean().reshape([1]);
-    let rec = rec.reshape([1]);
+    let (rec, kl) = pass.eq4_terms(x01, eps, &net.device);
+    let rec = rec.mean().reshape([1]);
+    let kl = kl.mean().reshape([1]);
     let loss = rec.clone() + kl.clone() * beta;
     let batch_stats = pass
         .batch_stats
@@ -488,14 +503,7 @@ impl<'a> Inference<'a> {
     /// Eq. 4 with running statistics, for held-out rows and fixed `eps`.
     pub fn loss(&self, x01: &[f32], eps: &[f32], beta: f64) -> Result<f64> {
         let dev = self.params[0].device();
-        let n = x01.len() / self.spec.sites();
-        let mut pass = self.pass();
-        let x = images(self.spec, x01, &dev);
-        let (mu, sigma) = pass.encode(x.clone());
-        let e = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [n, self.spec.latent]), &dev);
-        let dec = pass.decode(mu.clone() + sigma.clone() * e);
-        let rec = reconstruction(dec.logit, x.reshape([n, self.spec.sites()]));
-        let kl = kl_terms(mu, sigma).sum_dim(1);
+        let (rec, kl) = self.pass().eq4_terms(x01, eps, &dev);
         let total = to_vec((rec + kl * beta).mean())?;
         Ok(total[0] as f64)
     }

@@ -115,6 +115,16 @@ pub fn threshold(p: f64) -> u32 {
     }
 }
 
+/// `n` standard normal draws (Box–Muller, one per pair of uniforms).
+pub fn standard_normals(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let (u, v): (f64, f64) = (rng.random(), rng.random());
+            ((-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,14 +236,4 @@ mod tests256 {
         assert_eq!(x.next_u64(), 41943041);
         assert_eq!(x.next_u64(), 58720359);
     }
-}
-
-/// `n` standard normal draws (Box–Muller, one per pair of uniforms).
-pub fn standard_normals(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| {
-            let (u, v): (f64, f64) = (rng.random(), rng.random());
-            ((-2.0 * (1.0 - u).ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
-        })
-        .collect()
 }
