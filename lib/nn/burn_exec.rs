@@ -236,6 +236,11 @@ pub fn forward(
                 let [n, c, _, _] = t.dims();
                 V::D2(t.mean_dim(3).mean_dim(2).reshape([n, c]))
             }
+            Layer::Scale(f) => match x {
+                V::D4(t) => V::D4(t * *f),
+                V::D2(t) => V::D2(t * *f),
+                V::D3(t) => V::D3(t * *f),
+            },
             Layer::Members { h, w } => {
                 let t = x.d4();
                 let [n, k, _, _] = t.dims();

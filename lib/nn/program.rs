@@ -33,6 +33,9 @@ pub enum Layer {
     },
     /// global average over H and W: [N, C, H, W] -> [N, C]
     Pool,
+    /// multiplication by a fixed constant (a gain that lets O(1) parameters
+    /// reach logits that grow with the number of sites)
+    Scale(f32),
     /// the members of a bundle as separate images: [N, K, H, W] -> [N·K, 1, H, W]
     Members {
         h: usize,
@@ -161,6 +164,10 @@ pub fn to_onnx(
             Layer::Pool => {
                 let p = g.op("GlobalAveragePool", &[&x], &[]);
                 g.op("Flatten", &[&p], &[("axis", Attr::Int(1))])
+            }
+            Layer::Scale(f) => {
+                let c = g.weight(&format!("scale_{k}"), &[], &[*f]);
+                g.op("Mul", &[&x, &c], &[])
             }
             Layer::Unflatten { c, h, w } => {
                 let shape = g.const_i64("shape", &[-1, *c as i64, *h as i64, *w as i64]);
