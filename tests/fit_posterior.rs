@@ -82,10 +82,28 @@ fn exported_onnx_matches_burn_forward() {
             width: 4,
             depth: 0,
         },
+        PosteriorSpec {
+            arch: Arch::Extensive,
+            k: 2,
+            h: 6,
+            w: 8,
+            gh: 4,
+            gw: 5,
+            width: 3,
+            depth: 0,
+        },
     ];
     let device = train_device(Device::Cpu).unwrap();
     for (s, spec) in specs.iter().enumerate() {
-        let (program, init) = spec.build(&mut chain_rng(1, s as u64));
+        let (program, mut init) = spec.build(&mut chain_rng(1, s as u64));
+        // the extensive head starts at zero (a flat posterior): give it
+        // values so the comparison sees the whole network
+        for (i, p) in init.iter_mut().enumerate() {
+            if p.data.iter().all(|&v| v == 0.0) {
+                let fill = random_input(1, p.data.len(), 100 + i as u64);
+                p.data.copy_from_slice(&fill);
+            }
+        }
         let net = Net::new(program, init, &device);
         let n = 3;
         let x = random_input(n, spec.k * spec.h * spec.w, 9 + s as u64);
@@ -94,7 +112,7 @@ fn exported_onnx_matches_burn_forward() {
             &device,
         );
         let burn_out = to_vec(net.forward(xt)).unwrap();
-        if spec.arch == Arch::Members {
+        if matches!(spec.arch, Arch::Members | Arch::Extensive) {
             // the members' order does not matter: reverse it in every bundle
             let len = spec.h * spec.w;
             let mut rev = x.clone();
