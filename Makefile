@@ -151,7 +151,7 @@ bench-oracle: $(BENCH_STAMP) demo
 	  echo "== $$r"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|resolution|G_TT\(T)' $$r | cut -d'|' -f2,3
 	done
 	# the network's posterior-mean RMSE over the sufficient-statistics k-NN oracle's, on the same data
-	oracle=$$($(VENV)/bin/python benches/posterior_oracle.py out/demo/ising.parquet | head -n 1)
+	oracle=$$($(VENV)/bin/python benches/posterior_oracle.py out/demo/ising.parquet | sed -n 1p)
 	echo "oracle (k-NN on mean bond energy and magnetization): $$oracle"
 	net=$$(grep -E '^\| posteriors: posterior-mean RMSE' out/demo/report.md | cut -d'|' -f3)
 	$(VENV)/bin/python -c "import re, sys; n = re.search(r'T ([0-9.]+), h ([0-9.]+) \\(', sys.argv[1]); \
