@@ -28,7 +28,7 @@ ICNN_LR     ?= 1e-3
 else ifneq ($(filter demo fine,$(SCALE)),)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
-ARCH        ?= members
+ARCH        ?= extensive
 WIDTH       ?= 16
 DEPTH       ?= 2
 POST_STEPS  ?= 3000
