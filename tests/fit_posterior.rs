@@ -96,8 +96,8 @@ fn exported_onnx_matches_burn_forward() {
     let device = train_device(Device::Cpu).unwrap();
     for (s, spec) in specs.iter().enumerate() {
         let (program, mut init) = spec.build(&mut chain_rng(1, s as u64));
-        // the extensive head starts at zero (a flat posterior): give it
-        // values so the comparison sees the whole network
+        // zero-initialised parameters (every bias, the extensive head's
+        // weights) get random values, so the comparison sees all of them
         for (i, p) in init.iter_mut().enumerate() {
             if p.data.iter().all(|&v| v == 0.0) {
                 let fill = random_input(1, p.data.len(), 100 + i as u64);

@@ -131,10 +131,11 @@ impl Builder<'_> {
     /// A linear layer that starts at zero (a uniform posterior), for a head
     /// behind a large gain.
     fn zero_linear(&mut self, x: usize, i: usize, o: usize, name: &str) -> usize {
-        let w = self.param(format!("{name}.weight"), vec![i, o], i);
-        self.params[w].data.fill(0.0);
-        let b = self.param(format!("{name}.bias"), vec![o], i);
-        self.program.push(Layer::Linear { w, b }, x)
+        let out = self.linear(x, i, o, name);
+        let weight = format!("{name}.weight");
+        let w = self.params.iter_mut().find(|p| p.name == weight);
+        w.expect("linear names its weight").data.fill(0.0);
+        out
     }
 
     fn linear(&mut self, x: usize, i: usize, o: usize, name: &str) -> usize {
