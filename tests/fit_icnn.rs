@@ -28,6 +28,7 @@ fn spec() -> IcnnSpec {
         hi: vec![5.0, 2.0],
         layers: 3,
         hidden: 8,
+        ensemble: 1,
         scale: 3.0,
     }
 }
@@ -107,7 +108,11 @@ fn exported_model_matches_burn_and_its_hessian_matches_finite_differences() {
     let path = dir.path().join("f.onnx");
     std::fs::write(
         &path,
-        to_onnx(&s, &p, &[("phasekit.kind".into(), "free_energy".into())]),
+        to_onnx(
+            &s,
+            std::slice::from_ref(&p),
+            &[("phasekit.kind".into(), "free_energy".into())],
+        ),
     )
     .unwrap();
     let mut model = Model::load(&path, Device::Cpu, 1).unwrap();
@@ -183,7 +188,7 @@ fn exported_hessian_is_positive_semidefinite_everywhere() {
         s.hidden = 4 + 5 * seed as usize;
         let p = params(&s, 100 + seed);
         let path = dir.path().join(format!("f{seed}.onnx"));
-        std::fs::write(&path, to_onnx(&s, &p, &[])).unwrap();
+        std::fs::write(&path, to_onnx(&s, std::slice::from_ref(&p), &[])).unwrap();
         let mut model = Model::load(&path, Device::Cpu, 1).unwrap();
         let pts = points(2000, 200 + seed);
         let flat: Vec<f32> = pts.iter().flat_map(|t| t.map(|v| v as f32)).collect();
@@ -203,6 +208,45 @@ fn exported_hessian_is_positive_semidefinite_everywhere() {
         }
     }
     println!("smallest Hessian eigenvalue / largest entry over 12000 points: {min_ratio:.2e}");
+}
+
+#[test]
+fn an_ensemble_exports_the_mean_of_its_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = spec();
+    let members = [params(&s, 21), params(&s, 22), params(&s, 23)];
+    let pts = points(12, 13);
+    let flat: Vec<f32> = pts.iter().flat_map(|t| t.map(|v| v as f32)).collect();
+    let eval = |name: &str, nets: &[Vec<ParamData>]| -> Vec<Vec<f32>> {
+        let path = dir.path().join(name);
+        let spec = IcnnSpec {
+            ensemble: nets.len(),
+            ..s.clone()
+        };
+        std::fs::write(&path, to_onnx(&spec, nets, &[])).unwrap();
+        let mut model = Model::load(&path, Device::Cpu, 1).unwrap();
+        let r = model.run(&[("t", &[pts.len(), 2], &flat)]).unwrap();
+        ["log_z", "grad", "hessian"]
+            .map(|o| r[o].data.clone())
+            .to_vec()
+    };
+    let mean = eval("mean.onnx", &members);
+    let apart: Vec<Vec<Vec<f32>>> = members
+        .iter()
+        .enumerate()
+        .map(|(m, p)| eval(&format!("m{m}.onnx"), std::slice::from_ref(p)))
+        .collect();
+    let mut worst = 0.0f64;
+    for (o, output) in mean.iter().enumerate() {
+        for (i, &v) in output.iter().enumerate() {
+            let want: f64 = apart.iter().map(|a| a[o][i] as f64).sum::<f64>() / 3.0;
+            worst = worst.max((v as f64 - want).abs() / (1.0 + want.abs()));
+        }
+    }
+    println!("ensemble of 3: worst relative |export - mean of the networks| = {worst:.2e}");
+    assert!(worst < 1e-5, "off by {worst}");
+    // and no network is the mean: the members differ
+    assert!((apart[0][0][0] - apart[1][0][0]).abs() > 1e-3);
 }
 
 fn family_grid(n: usize) -> Grid {
@@ -307,6 +351,8 @@ fn icnn_args<'a>(post: &'a str, model: &'a str, thermo: &'a str, steps: &'a str)
         "16",
         "--seed",
         "4",
+        "--ensemble",
+        "2",
         "--out-model",
         model,
         "--out-thermo",
@@ -331,6 +377,8 @@ fn resuming_reproduces_the_uninterrupted_run() {
     straight_const.extend(["--lr-schedule", "constant"]);
     assert!(run("fit-icnn", &straight_const).status.success());
     assert!(run("fit-icnn", &first).status.success());
+    // each network of the ensemble checkpoints beside the first's file
+    assert!(Path::new(&p("c.m1.ckpt")).exists());
     let mut second = icnn_args(&post, &split, &th, "120");
     second.extend(["--resume", &ck, "--lr-schedule", "constant"]);
     let o = run("fit-icnn", &second);
@@ -401,6 +449,7 @@ fn bad_input_is_refused_with_exit_2_and_no_output() {
     for (flag, v) in [
         ("--layers", "0"),
         ("--hidden", "0"),
+        ("--ensemble", "0"),
         ("--lr", "-1"),
         ("--steps", "0"),
     ] {
@@ -543,8 +592,16 @@ fn outputs_are_byte_identical_whatever_threads() {
     #[rustfmt::skip]
     let args = [
         "--posteriors", post.to_str().unwrap(), "--steps", "40", "--hidden", "32", "--eval-every", "20",
+        "--ensemble", "3",
         "--out-model", "f.onnx", "--out-thermo", "th.parquet", "--out-log", "log.parquet",
     ];
-    let outputs = ["f.onnx", "th.parquet", "log.parquet", "f.ckpt"];
+    let outputs = [
+        "f.onnx",
+        "th.parquet",
+        "log.parquet",
+        "f.ckpt",
+        "f.m1.ckpt",
+        "f.m2.ckpt",
+    ];
     same_outputs_across_threads("fit-icnn", &args, &outputs, dir.path());
 }

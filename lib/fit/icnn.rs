@@ -4,11 +4,13 @@
 //! divergence. Then the export (free_energy.onnx) and the thermodynamic
 //! table on the grid, computed from the exported file by ONNX Runtime.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
+use indicatif::ProgressBar;
 use rand::Rng;
+use rayon::prelude::*;
 use serde_json::json;
 
 use super::posteriors::{grid_points, PosteriorSet};
@@ -21,7 +23,7 @@ use crate::meta::{FileMeta, InputRef, Kind, Provenance};
 use crate::nn::burn_exec::{train_device, Net};
 use crate::nn::icnn::IcnnSpec;
 use crate::nn::objectives::IcnnObjective;
-use crate::nn::program::Program;
+use crate::nn::program::{ParamData, Program};
 use crate::runtime::{take_output, Device, ModelFile, ModelPool};
 use crate::sim::rng::chain_rng;
 use crate::train::{RunSettings, Tracker};
@@ -38,12 +40,17 @@ pub struct IcnnConfig {
     pub run: RunSettings,
     pub layers: usize,
     pub hidden: usize,
+    /// networks trained apart and averaged
+    pub ensemble: usize,
 }
 
 pub struct TrainedIcnn {
     pub spec: IcnnSpec,
     pub onnx: Vec<u8>,
+    /// the ensemble's networks' mean loss at each logged step
     pub log: Vec<LogRow>,
+    /// test loss of the exported model (the ensemble's mean log Z)
+    pub final_test: f64,
     pub steps_per_s: f64,
     pub parameters: usize,
 }
@@ -60,6 +67,7 @@ pub fn spec_for(cfg: &IcnnConfig, set: &PosteriorSet) -> Result<IcnnSpec> {
         hi: set.grid.params.iter().map(|p| b(p)[1]).collect(),
         layers: cfg.layers,
         hidden: cfg.hidden,
+        ensemble: cfg.ensemble,
         scale: 1.0 / var.max(cell),
     };
     if let Err(why) = spec.check() {
@@ -68,11 +76,11 @@ pub fn spec_for(cfg: &IcnnConfig, set: &PosteriorSet) -> Result<IcnnSpec> {
     Ok(spec)
 }
 
-/// The loss of the network in `net` on bundles `rows` of `set`.
+/// The loss of the mean of `members` on bundles `rows` of `set`.
 fn loss_on(
     objective: &IcnnObjective,
     spec: &IcnnSpec,
-    net: &Net,
+    members: &[&Net],
     set: &PosteriorSet,
     rows: &[usize],
 ) -> crate::nn::burn_exec::Loss {
@@ -90,7 +98,7 @@ fn loss_on(
                 .sum::<f64>() as f32,
         );
     }
-    objective.loss(spec, net, &centres, q, qlq)
+    objective.loss(spec, members, &centres, q, qlq)
 }
 
 /// ONNX metadata_props of a free-energy model.
@@ -110,20 +118,9 @@ pub fn model_metadata(
     ]
 }
 
-pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<TrainedIcnn> {
-    let spec = spec_for(cfg, set)?;
-    let device = train_device(cfg.run.device)?;
-    let init = spec.init(&mut chain_rng(common.seed, INIT_STREAM));
-    let spec_json = serde_json::to_value(&spec)?;
-    let (mut net, mut adam, mut tracker) = Tracker::begin(
-        &cfg.run,
-        Program::default(),
-        init,
-        &device,
-        &spec_json,
-        "another network (--layers/--hidden) or other posteriors",
-    )?;
-    let start = adam.step as usize;
+/// The training bundles, and the fixed test set (test bundles, or with no
+/// split a sample of the training ones).
+fn split_rows(set: &PosteriorSet, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let train_rows: Vec<usize> = (0..set.len()).filter(|&i| !set.is_test[i]).collect();
     // with no split, every bundle trains and the test loss is over all of them
     let train_rows = if train_rows.is_empty() {
@@ -131,68 +128,158 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
     } else {
         train_rows
     };
-    let test_rows: Vec<usize> = {
-        let all: Vec<usize> = (0..set.len()).filter(|&i| set.is_test[i]).collect();
-        let mut rng = chain_rng(common.seed, TEST_STREAM);
-        let pool = if all.is_empty() { &train_rows } else { &all };
-        if pool.len() <= TEST_SET {
-            pool.clone()
-        } else {
-            (0..TEST_SET)
-                .map(|_| pool[rng.random_range(0..pool.len())])
-                .collect()
-        }
+    let all: Vec<usize> = (0..set.len()).filter(|&i| set.is_test[i]).collect();
+    let mut rng = chain_rng(seed, TEST_STREAM);
+    let pool = if all.is_empty() { &train_rows } else { &all };
+    let test_rows = if pool.len() <= TEST_SET {
+        pool.clone()
+    } else {
+        (0..TEST_SET)
+            .map(|_| pool[rng.random_range(0..pool.len())])
+            .collect()
     };
-    let objective = IcnnObjective::new(&grid_points(&set.grid), &device);
+    (train_rows, test_rows)
+}
 
+/// Network `m` of the ensemble checkpoints to (and resumes from) `path` for
+/// m = 0 and beside it for the others: free_energy.ckpt, free_energy.m1.ckpt, …
+pub fn member_path(path: &Path, m: usize) -> PathBuf {
+    if m == 0 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.m{m}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.m{m}"),
+    };
+    path.with_file_name(name)
+}
+
+/// One trained network of the ensemble.
+struct Member {
+    params: Vec<ParamData>,
+    log: Vec<LogRow>,
+    start: usize,
+    parameters: usize,
+}
+
+/// Train network `m`: its own initialisation, batches and checkpoint.
+#[allow(clippy::too_many_arguments)]
+fn train_member(
+    m: usize,
+    cfg: &IcnnConfig,
+    spec: &IcnnSpec,
+    set: &PosteriorSet,
+    (train_rows, test_rows): (&[usize], &[usize]),
+    seed: u64,
+    bar: &ProgressBar,
+) -> Result<Member> {
+    let device = train_device(cfg.run.device)?;
+    let mut run = cfg.run.clone();
+    run.checkpoint = run.checkpoint.map(|p| member_path(&p, m));
+    run.resume = run.resume.map(|p| member_path(&p, m));
+    let init = spec.init(&mut chain_rng(seed, INIT_STREAM | (m as u64) << 40));
+    let spec_json = serde_json::to_value(spec)?;
+    let (mut net, mut adam, mut tracker) = Tracker::begin(
+        &run,
+        Program::default(),
+        init,
+        &device,
+        &spec_json,
+        "another network (--layers/--hidden/--ensemble) or other posteriors",
+    )?;
+    let start = adam.step as usize;
+    let objective = IcnnObjective::new(&grid_points(&set.grid), &device);
     if start == 0 {
         // the untrained network's test loss: where the curve starts
-        let loss = loss_on(&objective, &spec, &net, set, &test_rows).value()?;
+        let loss = loss_on(&objective, spec, &[&net], set, test_rows).value()?;
         tracker.log.push(LogRow {
             step: 0,
             test: true,
             loss,
         });
     }
-    let bar = common.bar(cfg.run.steps as u64, "train");
-    bar.set_position(start as u64);
-    let started = Instant::now();
-    for step in start..cfg.run.steps {
-        let mut rng = chain_rng(common.seed ^ BATCH_STREAM, step as u64);
-        let rows: Vec<usize> = (0..cfg.run.batch)
+    bar.inc(start as u64);
+    for step in start..run.steps {
+        // member m's batches: a stream of its own under the seed (m = 0 is
+        // the lone network's), never another seed's
+        let mut rng = chain_rng(seed ^ BATCH_STREAM, step as u64 | (m as u64) << 40);
+        let rows: Vec<usize> = (0..run.batch)
             .map(|_| train_rows[rng.random_range(0..train_rows.len())])
             .collect();
-        let loss = loss_on(&objective, &spec, &net, set, &rows);
+        let loss = loss_on(&objective, spec, &[&net], set, &rows);
         // the test loss runs in the autodiff graph too (dropped unused): one code path
-        let test =
-            |net: &Net| -> Result<f64> { loss_on(&objective, &spec, net, set, &test_rows).value() };
+        let test = |net: &Net| -> Result<f64> {
+            loss_on(&objective, spec, &[net], set, test_rows).value()
+        };
         tracker.after_loss(
-            &cfg.run,
+            &run,
             step,
             loss,
             &mut adam,
             &mut net,
             Some(&test),
             &spec_json,
-            &bar,
+            bar,
         )?;
     }
+    Ok(Member {
+        params: net.host_params()?,
+        log: tracker.log,
+        start,
+        parameters: net.parameter_count(),
+    })
+}
+
+/// The members' logs, row by row (they log the same steps), averaged.
+fn mean_log(members: &[Member]) -> Vec<LogRow> {
+    let n = members.len() as f64;
+    let mut log = members[0].log.clone();
+    for (i, row) in log.iter_mut().enumerate() {
+        row.loss = members.iter().map(|m| m.log[i].loss).sum::<f64>() / n;
+    }
+    log
+}
+
+pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<TrainedIcnn> {
+    let spec = spec_for(cfg, set)?;
+    let (train_rows, test_rows) = split_rows(set, common.seed);
+    let rows = (train_rows.as_slice(), test_rows.as_slice());
+    let bar = common.bar((cfg.run.steps * spec.ensemble) as u64, "train");
+    let started = Instant::now();
+    let one = |m: usize| train_member(m, cfg, &spec, set, rows, common.seed, &bar);
+    // apart, the networks share nothing, so they train side by side on the
+    // CPU's threads (the order of the results is fixed, so is the output)
+    let members: Result<Vec<Member>> = match cfg.run.device {
+        Device::Cpu => (0..spec.ensemble).into_par_iter().map(one).collect(),
+        Device::Cuda => (0..spec.ensemble).map(one).collect(),
+    };
+    let members = members?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    if members.iter().any(|m| m.log.len() != members[0].log.len()) {
+        bail_input!("--resume: the ensemble's checkpoints were written at different steps");
+    }
+    let device = train_device(cfg.run.device)?;
+    let nets: Vec<Net> = members
+        .iter()
+        .map(|m| Net::new(Program::default(), m.params.clone(), &device))
+        .collect();
+    let objective = IcnnObjective::new(&grid_points(&set.grid), &device);
+    let refs: Vec<&Net> = nets.iter().collect();
+    let final_test = loss_on(&objective, &spec, &refs, set, &test_rows).value()?;
     let training = json!({"steps": cfg.run.steps, "batch": cfg.run.batch, "lr": cfg.run.lr, "cosine": cfg.run.cosine,
                           "seed": common.seed, "loss": "Jensen-Shannon divergence (eq. 20)",
-                          "final_test_loss": tracker.last_test});
-    let onnx = crate::nn::icnn::to_onnx(
-        &spec,
-        &net.host_params()?,
-        &model_metadata(set, &spec, training),
-    );
+                          "final_test_loss": final_test});
+    let params: Vec<Vec<ParamData>> = members.iter().map(|m| m.params.clone()).collect();
+    let onnx = crate::nn::icnn::to_onnx(&spec, &params, &model_metadata(set, &spec, training));
     Ok(TrainedIcnn {
         spec,
         onnx,
-        log: tracker.log,
-        steps_per_s: cfg.run.steps.saturating_sub(start) as f64 / secs.max(1e-9),
-        parameters: net.parameter_count(),
+        log: mean_log(&members),
+        final_test,
+        steps_per_s: cfg.run.steps.saturating_sub(members[0].start) as f64 / secs.max(1e-9),
+        parameters: members.iter().map(|m| m.parameters).sum(),
     })
 }
 
@@ -328,7 +415,8 @@ pub fn run(
             &trained.log,
             &set.meta.params,
             &set.meta.bounds,
-            json!({"network": trained.spec, "loss": "Jensen-Shannon divergence (eq. 20)"}),
+            json!({"network": trained.spec,
+                   "loss": "Jensen-Shannon divergence (eq. 20); with an ensemble, the mean over its networks"}),
             "fit-icnn",
             common.seed,
         )?;
@@ -347,4 +435,17 @@ pub fn run(
         crate::plot::figures::thermo_maps(&dir.join("thermo.png"), &thermo, &set.grid)?;
     }
     Ok(IcnnSummary { trained, thermo })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_network_checkpoints_beside_the_first() {
+        let p = Path::new("out/free_energy.ckpt");
+        assert_eq!(member_path(p, 0), p);
+        assert_eq!(member_path(p, 2), Path::new("out/free_energy.m2.ckpt"));
+        assert_eq!(member_path(Path::new("ck"), 1), Path::new("ck.m1"));
+    }
 }

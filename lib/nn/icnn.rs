@@ -36,9 +36,18 @@ pub struct IcnnSpec {
     pub layers: usize,
     /// units per hidden layer
     pub hidden: usize,
+    /// networks of this shape, trained apart (own initialisation and
+    /// batches), whose mean is the model: it cuts the seed's share of the
+    /// fitted curvature
+    #[serde(default = "one")]
+    pub ensemble: usize,
     /// fixed positive output scale (conditions training: the data's typical
     /// posterior precision, so the network itself works at curvature ~1)
     pub scale: f64,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The few tensor operations the network needs (row-major 2-D tensors,
@@ -188,6 +197,9 @@ impl IcnnSpec {
         if self.hidden == 0 {
             return Err("--hidden must be at least 1".into());
         }
+        if self.ensemble == 0 {
+            return Err("--ensemble must be at least 1".into());
+        }
         if self.lo.len() != self.hi.len() || self.lo.is_empty() {
             return Err("bounds are needed for every parameter".into());
         }
@@ -323,29 +335,64 @@ impl Algebra for OnnxAlgebra<'_> {
 }
 
 /// Export as the `free_energy` contract of schemas/models.md: input `t`
-/// [N, P] in physical units; outputs `log_z` [N], `grad` [N, P], `hessian` [N, P, P].
-pub fn to_onnx(spec: &IcnnSpec, raw: &[ParamData], metadata: &[(String, String)]) -> Vec<u8> {
+/// [N, P] in physical units; outputs `log_z` [N], `grad` [N, P], `hessian`
+/// [N, P, P]. With an ensemble (`members`: the raw parameters of each network)
+/// the model is their mean, so still convex.
+pub fn to_onnx(
+    spec: &IcnnSpec,
+    members: &[Vec<ParamData>],
+    metadata: &[(String, String)],
+) -> Vec<u8> {
     let np = spec.inputs();
     let mut g = GraphBuilder::new("phasekit_free_energy");
     let t = g.input_f32("t", &[Dim::batch(), Dim::Fixed(np)]);
-    let host = spec.host_weights(raw);
+    let mean = 1.0 / members.len() as f32;
     let mut n = 0;
-    let mut init = |g: &mut GraphBuilder, (shape, data): &(Vec<usize>, Vec<f32>)| {
-        n += 1;
-        g.weight(&format!("w{n}"), shape, data)
-    };
-    let w = Weights {
-        norm: init(&mut g, &host.norm),
-        shift: init(&mut g, &host.shift),
-        dx: host.dx.iter().map(|d| init(&mut g, d)).collect(),
-        w_in: host.w_in.iter().map(|d| init(&mut g, d)).collect(),
-        bias: host.bias.iter().map(|d| init(&mut g, d)).collect(),
-        u: host.u.iter().map(|d| init(&mut g, d)).collect(),
-        u_out: init(&mut g, &host.u_out),
-        w_out: init(&mut g, &host.w_out),
-        b_out: init(&mut g, &host.b_out),
-    };
-    let jet = propagate(&mut OnnxAlgebra { g: &mut g }, &w, &t, 2);
+    let mut jets: Vec<Jet<String>> = Vec::new();
+    for raw in members {
+        let mut host = spec.host_weights(raw);
+        if members.len() > 1 {
+            // the mean's 1/M folded into the output layer, which is linear
+            for (_, d) in [&mut host.u_out, &mut host.w_out, &mut host.b_out] {
+                d.iter_mut().for_each(|v| *v *= mean);
+            }
+        }
+        let mut init = |g: &mut GraphBuilder, (shape, data): &(Vec<usize>, Vec<f32>)| {
+            n += 1;
+            g.weight(&format!("w{n}"), shape, data)
+        };
+        let w = Weights {
+            norm: init(&mut g, &host.norm),
+            shift: init(&mut g, &host.shift),
+            dx: host.dx.iter().map(|d| init(&mut g, d)).collect(),
+            w_in: host.w_in.iter().map(|d| init(&mut g, d)).collect(),
+            bias: host.bias.iter().map(|d| init(&mut g, d)).collect(),
+            u: host.u.iter().map(|d| init(&mut g, d)).collect(),
+            u_out: init(&mut g, &host.u_out),
+            w_out: init(&mut g, &host.w_out),
+            b_out: init(&mut g, &host.b_out),
+        };
+        jets.push(propagate(&mut OnnxAlgebra { g: &mut g }, &w, &t, 2));
+    }
+    let mut alg = OnnxAlgebra { g: &mut g };
+    let jet = jets
+        .into_iter()
+        .reduce(|a, b| Jet {
+            value: alg.add(&a.value, &b.value),
+            grad: a
+                .grad
+                .iter()
+                .zip(&b.grad)
+                .map(|(x, y)| alg.add(x, y))
+                .collect(),
+            hess: a
+                .hess
+                .iter()
+                .zip(&b.hess)
+                .map(|(x, y)| alg.add(x, y))
+                .collect(),
+        })
+        .expect("at least one member");
     let flat = g.const_i64("shape", &[-1]);
     g.op_into("Reshape", &[&jet.value, &flat], &["log_z"], &[]);
     let grads: Vec<&str> = jet.grad.iter().map(|s| s.as_str()).collect();

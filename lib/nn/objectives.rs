@@ -83,24 +83,37 @@ impl IcnnObjective {
         }
     }
 
-    /// The JSD of the network in `net` on a batch of bundles: their centres,
-    /// posteriors `q` (rows of G values) and Σ q log q per row.
+    /// The JSD on a batch of bundles (their centres, posteriors `q`, rows of
+    /// G values, and Σ q log q per row) of the mean of the ICNNs in `members`
+    /// (one network, or an ensemble: the mean of convex functions is convex).
     pub fn loss(
         &self,
         spec: &IcnnSpec,
-        net: &Net,
+        members: &[&Net],
         centres: &[[f64; 2]],
         q: Vec<f32>,
         q_log_q: Vec<f32>,
     ) -> Loss {
-        let (dev, g, n) = (&net.device, self.g, centres.len());
-        let w = icnn_weights(spec, net);
+        let (dev, g, n) = (&members[0].device, self.g, centres.len());
+        let at_centres = points_tensor(centres, dev);
         let mut alg = BurnAlgebra;
-        let log_z = propagate(&mut alg, &w, &self.grid_t, 0)
-            .value
-            .reshape([1, g]);
-        let jet = propagate(&mut alg, &w, &points_tensor(centres, dev), 1);
-        let grad = Tensor::cat(jet.grad, 1);
+        let mut sum: Option<(Tensor<2>, Tensor<2>)> = None;
+        for net in members {
+            let w = icnn_weights(spec, net);
+            let log_z = propagate(&mut alg, &w, &self.grid_t, 0)
+                .value
+                .reshape([1, g]);
+            let grad = Tensor::cat(propagate(&mut alg, &w, &at_centres, 1).grad, 1);
+            sum = Some(match sum {
+                None => (log_z, grad),
+                Some((l, d)) => (l + log_z, d + grad),
+            });
+        }
+        let (mut log_z, mut grad) = sum.expect("at least one member");
+        if members.len() > 1 {
+            let inv = 1.0 / members.len() as f32;
+            (log_z, grad) = (log_z * inv, grad * inv);
+        }
         let q = Tensor::<2>::from_data(TensorData::new(q, [n, g]), dev);
         let qlq = Tensor::<2>::from_data(TensorData::new(q_log_q, [n, 1]), dev);
         Loss::new(jsd_loss(q, qlq, log_z, grad, self.grid_t.clone()))
