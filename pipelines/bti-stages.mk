@@ -25,6 +25,7 @@ ICNN_STEPS  ?= 20000
 ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 512
 ICNN_LR     ?= 1e-3
+ICNN_ENSEMBLE ?= 1
 else ifneq ($(filter demo fine,$(SCALE)),)
 K_NEIB      ?= 8
 K_BUNDLE    ?= 4
@@ -38,6 +39,8 @@ ICNN_STEPS  ?= 2000
 ICNN_LAYERS ?= 5
 ICNN_HIDDEN ?= 64
 ICNN_LR     ?= 1e-2
+# four networks averaged: on 2 cores they train two at a time
+ICNN_ENSEMBLE ?= 4
 else
 $(error SCALE must be demo, fine or paper, not $(SCALE))
 endif
@@ -84,7 +87,7 @@ $(POSTERIORS): $(POSTERIOR) $(BUNDLES)
 $(THERMO) $(FREE) &: $(POSTERIORS)
 	mkdir -p $(FIGS)
 	$(BIN)/fit-icnn --posteriors $(POSTERIORS) --steps $(ICNN_STEPS) --layers $(ICNN_LAYERS) \
-	  --hidden $(ICNN_HIDDEN) --lr $(ICNN_LR) --device $(DEVICE) --seed $(SEED) \
+	  --hidden $(ICNN_HIDDEN) --lr $(ICNN_LR) --ensemble $(ICNN_ENSEMBLE) --device $(DEVICE) --seed $(SEED) \
 	  --out-model $(FREE) --out-thermo $(THERMO) --out-log $(OUT)/icnn-log.parquet --plots $(FIGS) $(Q)
 
 $(REPORT): $(THERMO) $(POSTERIORS) $(DATA)
