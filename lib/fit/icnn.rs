@@ -1,8 +1,10 @@
 //! fit-icnn's training (BTI paper eqs. 19–21): an input-convex log Z_w(t)
 //! whose exponential family, P_w(t | t') ∝ exp[∇log Z_w(t')·t − log Z_w(t)]
 //! on the grid, matches each bundle's predicted posterior in Jensen–Shannon
-//! divergence. Then the export (free_energy.onnx) and the thermodynamic
-//! table on the grid, computed from the exported file by ONNX Runtime.
+//! divergence; or several such networks trained apart (an ensemble) whose
+//! mean is the model. Then the export (free_energy.onnx) and the
+//! thermodynamic table on the grid, computed from the exported file by ONNX
+//! Runtime.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
