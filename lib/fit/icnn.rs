@@ -162,7 +162,6 @@ struct Member {
     params: Vec<ParamData>,
     log: Vec<LogRow>,
     start: usize,
-    parameters: usize,
 }
 
 /// Train network `m`: its own initialisation, batches and checkpoint.
@@ -229,7 +228,6 @@ fn train_member(
         params: net.host_params()?,
         log: tracker.log,
         start,
-        parameters: net.parameter_count(),
     })
 }
 
@@ -281,7 +279,7 @@ pub fn train(cfg: &IcnnConfig, set: &PosteriorSet, common: &Common) -> Result<Tr
         log: mean_log(&members),
         final_test,
         steps_per_s: cfg.run.steps.saturating_sub(members[0].start) as f64 / secs.max(1e-9),
-        parameters: members.iter().map(|m| m.parameters).sum(),
+        parameters: params.iter().flatten().map(|p| p.data.len()).sum(),
     })
 }
 

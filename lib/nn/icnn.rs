@@ -334,6 +334,11 @@ impl Algebra for OnnxAlgebra<'_> {
     }
 }
 
+/// `a + b` term by term.
+fn add_each<A: Algebra>(alg: &mut A, a: &[A::V], b: &[A::V]) -> Vec<A::V> {
+    a.iter().zip(b).map(|(x, y)| alg.add(x, y)).collect()
+}
+
 /// Export as the `free_energy` contract of schemas/models.md: input `t`
 /// [N, P] in physical units; outputs `log_z` [N], `grad` [N, P], `hessian`
 /// [N, P, P]. With an ensemble (`members`: the raw parameters of each network)
@@ -348,23 +353,30 @@ pub fn to_onnx(
     let t = g.input_f32("t", &[Dim::batch(), Dim::Fixed(np)]);
     let mean = 1.0 / members.len() as f32;
     let mut n = 0;
+    let mut init = |g: &mut GraphBuilder, (shape, data): &(Vec<usize>, Vec<f32>)| {
+        n += 1;
+        g.weight(&format!("w{n}"), shape, data)
+    };
+    // the input normalisation depends on the bounds only: one copy serves
+    // every network
+    let (norm, shift, dx) = spec.normalisation();
+    let norm = init(&mut g, &(vec![np, np], norm));
+    let shift = init(&mut g, &(vec![1, np], shift));
+    let dx: Vec<String> = dx
+        .into_iter()
+        .map(|d| init(&mut g, &(vec![1, np], d)))
+        .collect();
     let mut jets: Vec<Jet<String>> = Vec::new();
     for raw in members {
         let mut host = spec.host_weights(raw);
-        if members.len() > 1 {
-            // the mean's 1/M folded into the output layer, which is linear
-            for (_, d) in [&mut host.u_out, &mut host.w_out, &mut host.b_out] {
-                d.iter_mut().for_each(|v| *v *= mean);
-            }
+        // the mean's 1/M folded into the output layer, which is linear
+        for (_, d) in [&mut host.u_out, &mut host.w_out, &mut host.b_out] {
+            d.iter_mut().for_each(|v| *v *= mean);
         }
-        let mut init = |g: &mut GraphBuilder, (shape, data): &(Vec<usize>, Vec<f32>)| {
-            n += 1;
-            g.weight(&format!("w{n}"), shape, data)
-        };
         let w = Weights {
-            norm: init(&mut g, &host.norm),
-            shift: init(&mut g, &host.shift),
-            dx: host.dx.iter().map(|d| init(&mut g, d)).collect(),
+            norm: norm.clone(),
+            shift: shift.clone(),
+            dx: dx.clone(),
             w_in: host.w_in.iter().map(|d| init(&mut g, d)).collect(),
             bias: host.bias.iter().map(|d| init(&mut g, d)).collect(),
             u: host.u.iter().map(|d| init(&mut g, d)).collect(),
@@ -374,23 +386,13 @@ pub fn to_onnx(
         };
         jets.push(propagate(&mut OnnxAlgebra { g: &mut g }, &w, &t, 2));
     }
-    let mut alg = OnnxAlgebra { g: &mut g };
+    let alg = &mut OnnxAlgebra { g: &mut g };
     let jet = jets
         .into_iter()
         .reduce(|a, b| Jet {
             value: alg.add(&a.value, &b.value),
-            grad: a
-                .grad
-                .iter()
-                .zip(&b.grad)
-                .map(|(x, y)| alg.add(x, y))
-                .collect(),
-            hess: a
-                .hess
-                .iter()
-                .zip(&b.hess)
-                .map(|(x, y)| alg.add(x, y))
-                .collect(),
+            grad: add_each(alg, &a.grad, &b.grad),
+            hess: add_each(alg, &a.hess, &b.hess),
         })
         .expect("at least one member");
     let flat = g.const_i64("shape", &[-1]);

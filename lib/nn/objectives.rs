@@ -109,11 +109,9 @@ impl IcnnObjective {
                 Some((l, d)) => (l + log_z, d + grad),
             });
         }
-        let (mut log_z, mut grad) = sum.expect("at least one member");
-        if members.len() > 1 {
-            let inv = 1.0 / members.len() as f32;
-            (log_z, grad) = (log_z * inv, grad * inv);
-        }
+        let (log_z, grad) = sum.expect("at least one member");
+        let inv = 1.0 / members.len() as f32;
+        let (log_z, grad) = (log_z * inv, grad * inv);
         let q = Tensor::<2>::from_data(TensorData::new(q, [n, g]), dev);
         let qlq = Tensor::<2>::from_data(TensorData::new(q_log_q, [n, 1]), dev);
         Loss::new(jsd_loss(q, qlq, log_z, grad, self.grid_t.clone()))
