@@ -172,6 +172,22 @@ pub fn current_limit(alpha: f64, beta: f64) -> f64 {
     }
 }
 
+/// A potential of the thermodynamic-limit Fisher metric per site, the
+/// function a perfect BTI free energy approaches up to scale and affine
+/// terms: φ(min(α, β, 1/2)) with φ(x) = x ln x + (1 − x) ln(1 − x). The bulk
+/// is Bernoulli(α) in the low-density phase (Fisher information
+/// 1/(α(1 − α)) = φ''(α)), Bernoulli(1 − β) in the high-density phase, and
+/// density 1/2 whatever the rates in the maximal-current phase; the kink on
+/// α = β < 1/2 is the first-order line. Convex: φ is convex and decreasing
+/// on [0, 1/2], so this is the larger of two convex functions.
+pub fn fisher_potential_limit(alpha: f64, beta: f64) -> f64 {
+    let x = alpha.min(beta).min(0.5);
+    if x <= 0.0 {
+        return 0.0;
+    }
+    x * x.ln() + (1.0 - x) * (1.0 - x).ln()
+}
+
 /// The thermodynamic-limit bulk density: 1/2, α (low density) or 1 − β (high density).
 pub fn density_limit(alpha: f64, beta: f64) -> f64 {
     if alpha >= 0.5 && beta >= 0.5 {
@@ -367,5 +383,38 @@ mod tests {
                 "α={a} β={b}: ρ={mid}"
             );
         }
+    }
+    /// The potential's gradient is the bulk's Bernoulli natural parameter,
+    /// read here from the exact matrix-product density mid-lattice; its
+    /// Hessian is the Bernoulli Fisher information 1/(ρ(1 − ρ)); the shock
+    /// line is a convex kink.
+    #[test]
+    fn fisher_potential_is_the_bulk_bernoulli_one() {
+        let (m, d) = (16384, 1e-5);
+        let logit = |r: f64| (r / (1.0 - r)).ln();
+        let f = fisher_potential_limit;
+        for &(a, b) in &[(0.2, 0.6), (0.35, 0.9), (0.7, 0.3), (0.9, 0.15), (0.8, 0.7)] {
+            let rho = Tasep::new(a, b, m).density_at(m, m / 2);
+            let ga = (f(a + d, b) - f(a - d, b)) / (2.0 * d);
+            let gb = (f(a, b + d) - f(a, b - d)) / (2.0 * d);
+            // low density: ∂_α φ = logit ρ; high density: ∂_β φ = −logit ρ
+            let natural = if a < b { ga - gb } else { gb - ga };
+            let expected = if a < b { logit(rho) } else { -logit(rho) };
+            assert!(
+                (natural - expected).abs() < 0.05,
+                "α={a} β={b}: {natural} vs {expected}"
+            );
+            let x = a.min(b).min(0.5);
+            let haa = (f(a + 1e-3, b) - 2.0 * f(a, b) + f(a - 1e-3, b)) / 1e-6;
+            let hbb = (f(a, b + 1e-3) - 2.0 * f(a, b) + f(a, b - 1e-3)) / 1e-6;
+            let want = if x < 0.5 { 1.0 / (x * (1.0 - x)) } else { 0.0 };
+            assert!(
+                (haa + hbb - want).abs() < 1e-3 * want.max(1.0),
+                "α={a} β={b}: {haa} + {hbb}"
+            );
+        }
+        // across α = β < 1/2 the midpoint lies below the chord
+        let (p, q) = ((0.2, 0.3), (0.3, 0.2));
+        assert!(f(0.25, 0.25) < 0.5 * (f(p.0, p.1) + f(q.0, q.1)) - 1e-3);
     }
 }
