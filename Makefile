@@ -51,7 +51,7 @@ CUDA_KIT_STAMP   := $(CUDA_KIT_DIR)/.installed-$(CUDA_KIT_VERSION)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent demo-vae lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent demo-vae lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-exact-posteriors bench-sampler
 
 all: build
 
@@ -136,6 +136,26 @@ bench-sampler: $(BENCH_STAMP)
 ## bench-posterior: training steps/s (small-cnn, U-Net) and ONNX Runtime prediction throughput
 bench-posterior: setup $(BENCH_STAMP) build
 	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
+
+## bench-exact-posteriors: SCALE=fine's fit-icnn and T_c reading on exact (Kaufman) zero-field posteriors, SEEDS="1 2 3" (about 6 min a seed)
+EXACT_DIR := $(BENCH_DIR)/exact-posteriors
+SEEDS     ?= 1 2 3
+bench-exact-posteriors: $(BENCH_STAMP) build
+	mkdir -p $(EXACT_DIR)
+	for s in $(SEEDS); do
+	  d=$(EXACT_DIR)/seed-$$s
+	  mkdir -p $$d
+	  [ -f $$d/ising.parquet ] || $(BIN)/gen-ising --n 160000 --L 16 --T 1:5 --h=0 --sweeps 1000 \
+	    --algorithm metropolis --seed $$s -o $$d/ising.parquet -q
+	  $(VENV)/bin/python benches/exact_posteriors.py $$d/ising.parquet $$d/posteriors.parquet \
+	    --grid 64x64 --sigma 0.005 --k 4 --seed $$s
+	  # SCALE=fine's free-energy stage and settings, on these posteriors
+	  $(BIN)/fit-icnn --posteriors $$d/posteriors.parquet --steps 3000 --layers 5 --hidden 64 --lr 1e-2 \
+	    --ensemble 4 --seed $$s --out-model $$d/free_energy.onnx --out-thermo $$d/thermo.parquet -q
+	  $(BIN)/pk-report --data $$d/ising.parquet --posteriors $$d/posteriors.parquet --thermo $$d/thermo.parquet \
+	    --title "fit-icnn on exact zero-field posteriors, seed $$s" -o $$d/report.md -q
+	  echo "== seed $$s"; grep -E '^\| (T_c from|G_TT\(T)' $$d/report.md | cut -d'|' -f2,3
+	done
 
 ## bench-oracle: fit-icnn and the report on near-Bayes (sufficient-statistics) posteriors beside the demo's network ones
 ORACLE_DIR := $(BENCH_DIR)/oracle

@@ -19,12 +19,12 @@ usage: .venv/bin/python benches/oracle_posteriors.py DATA BUNDLES OUT [--subset 
 """
 import argparse
 import json
-import os
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
+
+from posteriors_io import write_posteriors
 
 
 def main() -> None:
@@ -90,23 +90,8 @@ def main() -> None:
             "args": [a.data, a.bundles, a.out, "--subset", str(a.subset), "--k", str(a.k)],
         }
     ).encode()
-    cell = pa.list_(pa.field("item", pa.float32(), nullable=False), gh * gw)
-    schema = pa.schema(
-        [
-            pa.field("bundle_id", pa.uint64(), False),
-            pa.field("split", pa.string(), False),
-            pa.field("T", pa.float64(), False),
-            pa.field("h", pa.float64(), False),
-            pa.field("posterior", cell, False),
-        ],
-        metadata=meta,
-    )
     b = b.take(keep)
-    column = pa.FixedSizeListArray.from_arrays(pa.array(post.ravel(), pa.float32()), type=cell)
-    table = pa.table([b["bundle_id"], b["split"], b["T"], b["h"], column], schema=schema)
-    tmp = a.out + ".tmp"
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, a.out)
+    write_posteriors(a.out, meta, b["bundle_id"], b["split"], b["T"], b["h"], post)
     test = split[keep] == "test"
     mean_t = (post.reshape(-1, gh, gw).sum(2) * (t0 + ct * (t1 - t0))).sum(1)
     rmse = np.sqrt(((mean_t - b["T"].to_numpy())[test] ** 2).mean())
