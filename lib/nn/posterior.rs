@@ -12,7 +12,8 @@
 //! * `extensive`: as `members`, but a linear map from the pooled features to
 //!   the logits, times the bundle's number of sites: the log posterior as a
 //!   sum of local terms over every site of every member, smooth in θ (a
-//!   cubic spline with eight intervals along each grid axis).
+//!   cubic spline with eight intervals along each grid axis) except for
+//!   kinks it may take at the knots (hat functions on the same knots).
 //! * `small-cnn`: the fixed comparison network of the benchmarks: conv 4→32,
 //!   conv 32→64 stride 2, conv 64→64 stride 2 (3×3, pad 1, ReLU), linear to gh·gw.
 
@@ -41,7 +42,8 @@ pub enum Arch {
     /// local term, the form an exponential family with local statistics
     /// (any lattice Gibbs distribution) has, so sharp posteriors of large
     /// bundles need only O(1) parameters; the map is a cubic spline in θ with
-    /// eight intervals per grid axis (the demo's network)
+    /// eight intervals per grid axis plus hats on its knots, so it may kink
+    /// on a knot as on a first-order line (the demo's network)
     Extensive,
 }
 
@@ -221,7 +223,7 @@ impl PosteriorSpec {
                 // posterior), and a spline reproduces quadratics, so the log
                 // posterior can peak between control points
                 let (kh, kw) = (extensive_knot(self.gh), extensive_knot(self.gw));
-                let (ch, cw) = (spline_controls(self.gh, kh), spline_controls(self.gw, kw));
+                let (ch, cw) = (head_controls(self.gh, kh), head_controls(self.gw, kw));
                 let l = b.zero_linear(m, w0, ch * cw, "head");
                 let sites = (self.k * self.h * self.w) as f32;
                 let l = b.program.push(Layer::Scale(sites), l);
@@ -229,8 +231,8 @@ impl PosteriorSpec {
                     Layer::ToGrid {
                         h: ch,
                         w: cw,
-                        rows: spline_basis(self.gh, kh),
-                        cols: transpose(&spline_basis(self.gw, kw), self.gw, cw),
+                        rows: head_basis(self.gh, kh),
+                        cols: transpose(&head_basis(self.gw, kw), self.gw, cw),
                         gh: self.gh,
                         gw: self.gw,
                     },
@@ -300,24 +302,58 @@ fn spline_controls(n: usize, knot: usize) -> usize {
     n.div_ceil(knot) + 3
 }
 
-/// The cubic B-spline basis at the centres of `n` cells: an
-/// n × spline_controls(n, knot) matrix, row-major, whose rows sum to 1.
-fn spline_basis(n: usize, knot: usize) -> Vec<f32> {
-    let p = spline_controls(n, knot);
+/// `kernel(|u − (j − shift)|)` at the centres of `n` cells (u in knot
+/// units) for controls j = 0..p: an n × p matrix, row-major.
+fn knot_basis(n: usize, knot: usize, p: usize, shift: f64, kernel: fn(f64) -> f64) -> Vec<f32> {
     let mut m = vec![0f32; n * p];
     for o in 0..n {
         let u = (o as f64 + 0.5) / knot as f64;
         for j in 0..p {
-            let t = (u - (j as f64 - 1.0)).abs();
-            let b = if t < 1.0 {
-                (4.0 - 6.0 * t * t + 3.0 * t * t * t) / 6.0
-            } else if t < 2.0 {
-                (2.0 - t).powi(3) / 6.0
-            } else {
-                0.0
-            };
-            m[o * p + j] = b as f32;
+            m[o * p + j] = kernel((u - (j as f64 - shift)).abs()) as f32;
         }
+    }
+    m
+}
+
+/// The cubic B-spline basis at the centres of `n` cells: an
+/// n × spline_controls(n, knot) matrix, row-major, whose rows sum to 1.
+fn spline_basis(n: usize, knot: usize) -> Vec<f32> {
+    let cubic = |t: f64| {
+        if t < 1.0 {
+            (4.0 - 6.0 * t * t + 3.0 * t * t * t) / 6.0
+        } else if t < 2.0 {
+            (2.0 - t).powi(3) / 6.0
+        } else {
+            0.0
+        }
+    };
+    knot_basis(n, knot, spline_controls(n, knot), 1.0, cubic)
+}
+
+/// Hat functions (linear B-splines) on the same knots: one per knot.
+fn hat_controls(n: usize, knot: usize) -> usize {
+    n.div_ceil(knot) + 1
+}
+
+/// The hats at the centres of `n` cells: n × hat_controls(n, knot), row-major.
+fn hat_basis(n: usize, knot: usize) -> Vec<f32> {
+    knot_basis(n, knot, hat_controls(n, knot), 0.0, |t| (1.0 - t).max(0.0))
+}
+
+fn head_controls(n: usize, knot: usize) -> usize {
+    spline_controls(n, knot) + hat_controls(n, knot)
+}
+
+/// The `extensive` head's basis along one axis: the cubic B-splines beside
+/// the hats, so the log posterior is smooth between knots but may kink at
+/// one (a first-order line on a knot, as h = 0 in the Ising box).
+fn head_basis(n: usize, knot: usize) -> Vec<f32> {
+    let (p, q) = (spline_controls(n, knot), hat_controls(n, knot));
+    let (cubic, hats) = (spline_basis(n, knot), hat_basis(n, knot));
+    let mut m = Vec::with_capacity(n * (p + q));
+    for o in 0..n {
+        m.extend_from_slice(&cubic[o * p..(o + 1) * p]);
+        m.extend_from_slice(&hats[o * q..(o + 1) * q]);
     }
     m
 }
@@ -348,6 +384,34 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head's basis along an axis is the cubic splines, then the hats;
+    /// the hats reproduce a kink |u − j₀| at any knot j₀ from its values at
+    /// the knots, which no combination of the C² cubics can.
+    #[test]
+    fn head_basis_adds_hats_that_kink_at_a_knot() {
+        for (n, knot) in [(64, 8), (32, 4), (5, 4)] {
+            let (p, q) = (spline_controls(n, knot), hat_controls(n, knot));
+            assert_eq!(head_controls(n, knot), p + q);
+            let m = head_basis(n, knot);
+            let (cubic, hats) = (spline_basis(n, knot), hat_basis(n, knot));
+            for o in 0..n {
+                let row = &m[o * (p + q)..(o + 1) * (p + q)];
+                assert_eq!(&row[..p], &cubic[o * p..(o + 1) * p]);
+                assert_eq!(&row[p..], &hats[o * q..(o + 1) * q]);
+                let u = (o as f64 + 0.5) / knot as f64;
+                let sum: f64 = row[p..].iter().map(|&b| b as f64).sum();
+                assert!((sum - 1.0).abs() < 1e-6, "n {n} knot {knot} row {o}");
+                let kink = n.div_ceil(knot) / 2;
+                let v: f64 = row[p..]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &b)| b as f64 * (j as f64 - kink as f64).abs())
+                    .sum();
+                assert!((v - (u - kink as f64).abs()).abs() < 1e-6, "n {n} row {o}");
+            }
+        }
+    }
 
     /// The basis sums to one and reproduces u and u² (in knot units) from
     /// their B-spline control values j − 1 and (j − 1)² − 1/3: a log
