@@ -27,7 +27,7 @@ import sys
 import numpy as np
 import pyarrow.parquet as pq
 
-from posteriors_io import write_posteriors
+from posteriors_io import axis_gaussians, write_posteriors
 
 
 def ln_2cosh(x):
@@ -116,11 +116,9 @@ def main() -> None:
     fine = np.linspace(t0, t1, 40 * gh + 1)
     ln_z = kaufman_ln_z(l, 1 / fine)
     cells_t = (np.arange(gh) + 0.5) / gh
-    blur = np.exp(-0.5 * ((cells_t - (fine[:, None] - t0) / (t1 - t0)) / a.sigma) ** 2)
-    blur /= blur.sum(1, keepdims=True)
+    blur = axis_gaussians(cells_t, (fine - t0) / (t1 - t0), a.sigma)
     cells_h = h0 + (h1 - h0) * (np.arange(gw) + 0.5) / gw
-    q_h = np.exp(-0.5 * ((cells_h - h_b[:, None]) / a.h_width) ** 2)
-    q_h /= q_h.sum(1, keepdims=True)
+    q_h = axis_gaussians(cells_h, h_b, a.h_width)
     post = np.empty((n, gh * gw), np.float32)
     mean_t = np.empty(n)
     for c in range(0, n, 2000):
@@ -133,20 +131,16 @@ def main() -> None:
         post[s] = (q_t[:, :, None] * q_h[s, None, :]).reshape(-1, gh * gw)
     post /= post.sum(1, keepdims=True)
 
+    bounds = {"T": [t0, t1], "h": [h0, h1]}
     out_meta = {
         b"phasekit.version": meta[b"phasekit.version"],
         b"phasekit.kind": b"posteriors",
         b"phasekit.params": b'["T","h"]',
-        b"phasekit.bounds": json.dumps({"T": [t0, t1], "h": [h0, h1]}).encode(),
+        b"phasekit.bounds": json.dumps(bounds).encode(),
         b"phasekit.model": meta[b"phasekit.model"],
         b"phasekit.k_bundle": str(a.k).encode(),
         b"phasekit.grid": json.dumps(
-            {
-                "params": ["T", "h"],
-                "bounds": {"T": [t0, t1], "h": [h0, h1]},
-                "shape": [gh, gw],
-                "sigma": a.sigma,
-            }
+            {"params": ["T", "h"], "bounds": bounds, "shape": [gh, gw], "sigma": a.sigma}
         ).encode(),
         b"phasekit.provenance": json.dumps(
             {"tool": "benches/exact_posteriors.py", "version": "1", "args": sys.argv[1:], "seed": a.seed}

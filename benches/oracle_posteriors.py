@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
 
-from posteriors_io import write_posteriors
+from posteriors_io import axis_gaussians, write_posteriors
 
 
 def main() -> None:
@@ -72,10 +72,7 @@ def main() -> None:
     post = np.empty((len(keep), gh, gw), np.float32)
     for c in range(0, len(keep), 2000):
         ids = draws[near[c : c + 2000]].reshape(len(near[c : c + 2000]), -1)
-        wt = np.exp(-0.5 * ((ct - ut[ids][..., None]) / sigma) ** 2)
-        wh = np.exp(-0.5 * ((ch - uh[ids][..., None]) / sigma) ** 2)
-        wt /= wt.sum(-1, keepdims=True)
-        wh /= wh.sum(-1, keepdims=True)
+        wt, wh = axis_gaussians(ct, ut[ids], sigma), axis_gaussians(ch, uh[ids], sigma)
         post[c : c + 2000] = np.einsum("nki,nkj->nij", wt, wh) / ids.shape[1]
     post = post.reshape(len(keep), -1)
     post /= post.sum(1, keepdims=True)

@@ -7,6 +7,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+def axis_gaussians(cells, centres, width):
+    """Gaussians of `width` about each centre at the grid's cell centres,
+    normalised over the cells (last axis), as bundle-knn's targets are per axis."""
+    w = np.exp(-0.5 * ((cells - centres[..., None]) / width) ** 2)
+    return w / w.sum(-1, keepdims=True)
+
+
 def write_posteriors(path, meta, bundle_id, split, t, h, post):
     """post: [n, gh·gw] float32 rows summing to 1; meta: footer metadata
     (bytes to bytes). Written beside the target, then renamed into place."""

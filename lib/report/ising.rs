@@ -469,7 +469,8 @@ fn resolvability_check(r: &Resolvability, k_bundle: usize, tc: f64) -> Check {
 /// How much larger the jump below T_c must be than above it. A family with
 /// no phase transition in h gives a ratio near 1 (measured: 1.00 from exact
 /// zero-field posteriors with a made-up, flat h axis,
-/// `make bench-exact-posteriors`), the pipelines' fits 3.4 to 5.0 (`make demo`, SCALE=fine seeds 1–3).
+/// `make bench-exact-posteriors`), the pipelines' fits 3.4 to 5.0
+/// (`make demo`, SCALE=fine seeds 1–3).
 const JUMP_RATIO: f64 = 2.0;
 
 fn shows_the_first_order_line(below: f64, above: f64) -> bool {
