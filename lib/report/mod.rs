@@ -5,6 +5,7 @@
 pub mod dcl;
 pub mod ising;
 pub mod nis;
+pub mod perfect_fit;
 pub mod tasep;
 pub mod vae;
 
