@@ -137,23 +137,33 @@ bench-sampler: $(BENCH_STAMP)
 bench-posterior: setup $(BENCH_STAMP) build
 	$(VENV)/bin/python benches/posterior_bench.py $(BIN) $(BENCH_DIR)/posterior 2
 
-## bench-exact-posteriors: SCALE=fine's fit-icnn and T_c reading on exact (Kaufman) zero-field posteriors, SEEDS="1 2 3" (about 6 min a seed)
-EXACT_DIR := $(BENCH_DIR)/exact-posteriors
+## bench-exact-posteriors: the free-energy stage and the report on exact (Kaufman) zero-field posteriors, SEEDS="1 2 3": SCALE=fine's settings and T_c reading (about 6 min a seed), or SCALE=demo's, where the G_TT row checks the report's perfect-fit profile (about 5 min a seed)
+SCALE ?= fine
+ifeq ($(SCALE),demo)
+# Swendsen–Wang: at L = 32 and h = 0 single-spin updates leave stripes below T_c
+EXACT_GEN  := --n 80000 --L 32 --sweeps 200 --algorithm sw
+EXACT_GRID := --grid 32x32 --sigma 0.02
+EXACT_ICNN := --steps 2000
+else
+EXACT_GEN  := --n 160000 --L 16 --sweeps 1000 --algorithm metropolis
+EXACT_GRID := --grid 64x64 --sigma 0.005
+EXACT_ICNN := --steps 3000
+endif
+EXACT_DIR := $(BENCH_DIR)/exact-posteriors$(if $(filter demo,$(SCALE)),-demo)
 SEEDS     ?= 1 2 3
 bench-exact-posteriors: $(BENCH_STAMP) build
 	mkdir -p $(EXACT_DIR)
 	for s in $(SEEDS); do
 	  d=$(EXACT_DIR)/seed-$$s
 	  mkdir -p $$d
-	  [ -f $$d/ising.parquet ] || $(BIN)/gen-ising --n 160000 --L 16 --T 1:5 --h=0 --sweeps 1000 \
-	    --algorithm metropolis --seed $$s -o $$d/ising.parquet -q
+	  [ -f $$d/ising.parquet ] || $(BIN)/gen-ising $(EXACT_GEN) --T 1:5 --h=0 --seed $$s -o $$d/ising.parquet -q
 	  $(VENV)/bin/python benches/exact_posteriors.py $$d/ising.parquet $$d/posteriors.parquet \
-	    --grid 64x64 --sigma 0.005 --k 4 --seed $$s
-	  # SCALE=fine's free-energy stage and settings, on these posteriors
-	  $(BIN)/fit-icnn --posteriors $$d/posteriors.parquet --steps 3000 --layers 5 --hidden 64 --lr 1e-2 \
+	    $(EXACT_GRID) --k 4 --seed $$s
+	  # the pipeline's free-energy stage and settings at that scale, on these posteriors
+	  $(BIN)/fit-icnn --posteriors $$d/posteriors.parquet $(EXACT_ICNN) --layers 5 --hidden 64 --lr 1e-2 \
 	    --ensemble 4 --seed $$s --out-model $$d/free_energy.onnx --out-thermo $$d/thermo.parquet -q
 	  $(BIN)/pk-report --data $$d/ising.parquet --posteriors $$d/posteriors.parquet --thermo $$d/thermo.parquet \
-	    --title "fit-icnn on exact zero-field posteriors, seed $$s" -o $$d/report.md -q
+	    --title "fit-icnn on exact zero-field posteriors, SCALE=$(SCALE), seed $$s" -o $$d/report.md -q
 	  echo "== seed $$s"; grep -E '^\| (T_c from|G_TT\(T)' $$d/report.md | cut -d'|' -f2,3
 	done
 
