@@ -387,10 +387,11 @@ pub fn perfect_fit_gtt(l: usize, j: f64, k_bundle: usize, grid: &Grid, temps: &[
 }
 
 /// Fitted G_TT(T, 0) over a reference profile (what a perfect fit gives, or
-/// the resolved exact one): median, smallest and largest ratio. A perfect fit gives 1 everywhere; a spread (largest over
-/// smallest) above 1 is a wrong shape, whatever the overall scale.
-pub fn profile_ratio(fitted: &[f64], resolved: &[f64]) -> (f64, f64, f64) {
-    let mut ratio: Vec<f64> = fitted.iter().zip(resolved).map(|(f, r)| f / r).collect();
+/// the resolved exact one): median, smallest and largest ratio. A perfect
+/// fit gives 1 everywhere; a spread (largest over smallest) above 1 is a
+/// wrong shape, whatever the overall scale.
+pub fn profile_ratio(fitted: &[f64], reference: &[f64]) -> (f64, f64, f64) {
+    let mut ratio: Vec<f64> = fitted.iter().zip(reference).map(|(f, r)| f / r).collect();
     ratio.sort_by(f64::total_cmp);
     (ratio[ratio.len() / 2], ratio[0], ratio[ratio.len() - 1])
 }

@@ -99,7 +99,14 @@ fn mean_divergence(r: f64, v: f64, div: Divergence) -> f64 {
     let half = 9.0 * (q_var.max(v)).sqrt() + 6.0 * r.sqrt();
     let dx = 2.0 * half / (X - 1) as f64;
     let xs: Vec<f64> = (0..X).map(|i| -half + dx * i as f64).collect();
-    let log_p: Vec<f64> = xs.iter().map(|x| log_normal(*x, 0.0, v)).collect();
+    // the family's density, the same for every δ
+    let p: Vec<(f64, f64)> = xs
+        .iter()
+        .map(|x| {
+            let lp = log_normal(*x, 0.0, v);
+            (lp, lp.exp())
+        })
+        .collect();
     // δ on ±6 standard deviations, Gaussian weights normalised to 1
     let deltas: Vec<(f64, f64)> = (0..D)
         .map(|k| {
@@ -111,9 +118,9 @@ fn mean_divergence(r: f64, v: f64, div: Divergence) -> f64 {
     let mut total = 0.0;
     for &(delta, w) in &deltas {
         let mut sum = 0.0;
-        for (x, &lp) in xs.iter().zip(&log_p) {
+        for (x, &(lp, p)) in xs.iter().zip(&p) {
             let lq = log_normal(*x, delta, q_var);
-            let (p, q) = (lp.exp(), lq.exp());
+            let q = lq.exp();
             sum += match div {
                 Divergence::JensenShannon => {
                     let lm = (0.5 * (p + q)).ln();
