@@ -1,5 +1,7 @@
-"""Write a posteriors file (schemas/posteriors.md) from numpy arrays: the
-benchmarks' stand-in posteriors go through fit-icnn and pk-report unchanged."""
+"""Write a posteriors file (schemas/posteriors.md) from numpy arrays, and read
+the Ising data and bundles they stand in for: the benchmarks' stand-in
+posteriors go through fit-icnn and pk-report unchanged."""
+import json
 import os
 
 import numpy as np
@@ -36,3 +38,46 @@ def write_posteriors(path, meta, bundle_id, split, t, h, post):
     tmp = path + ".tmp"
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
+
+
+class IsingBundles:
+    """An Ising samples file (gen-ising) and its bundles file (bundle-knn), as
+    the benches that write stand-in posteriors read them."""
+
+    def __init__(self, data, bundles):
+        d = pq.read_table(data, columns=["T", "h", "energy", "magnetization"])
+        self.t, self.h = d["T"].to_numpy(), d["h"].to_numpy()
+        self.m = d["magnetization"].to_numpy()
+        self.bond = d["energy"].to_numpy() + self.h * self.m  # the stored energy includes −h·m
+        self.table = pq.read_table(bundles)
+        self.meta = dict(self.table.schema.metadata)
+        self.k = int(self.meta[b"phasekit.k_bundle"])
+        grid = json.loads(self.meta[b"phasekit.grid"])
+        self.t_box, self.h_box = grid["bounds"]["T"], grid["bounds"]["h"]
+        self.gh, self.gw = grid["shape"]
+        self.sigma = grid["sigma"]
+        self.members = np.stack(self.table["members"].to_numpy(zero_copy_only=False)).astype(np.int64)
+        self.split = np.array(self.table["split"].to_pylist())
+        # cell centres and sample parameters in unit-box coordinates
+        self.ct, self.ch = (np.arange(self.gh) + 0.5) / self.gh, (np.arange(self.gw) + 0.5) / self.gw
+        (t0, t1), (h0, h1) = self.t_box, self.h_box
+        self.ut, self.uh = (self.t - t0) / (t1 - t0), (self.h - h0) / (h1 - h0)
+
+    def features(self, ids):
+        """Mean bond energy and magnetization per site over each row of sample ids."""
+        return np.c_[self.bond[ids].mean(1), self.m[ids].mean(1)]
+
+    def targets(self, ids):
+        """bundle-knn's targets for rows of sample ids: [n, gh, gw], the mean of
+        the members' separable Gaussians."""
+        wt, wh = axis_gaussians(self.ct, self.ut[ids], self.sigma), axis_gaussians(self.ch, self.uh[ids], self.sigma)
+        return np.einsum("nki,nkj->nij", wt, wh) / ids.shape[1]
+
+    def posteriors_meta(self, tool, args):
+        """The bundles file's footer made a posteriors file's, with provenance."""
+        meta = dict(self.meta)
+        meta[b"phasekit.kind"] = b"posteriors"
+        for key in (b"phasekit.k_neib", b"phasekit.state_shape", b"phasekit.test_fraction"):
+            meta.pop(key, None)
+        meta[b"phasekit.provenance"] = json.dumps({"tool": tool, "version": "1", "args": args}).encode()
+        return meta
