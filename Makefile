@@ -51,7 +51,7 @@ CUDA_KIT_STAMP   := $(CUDA_KIT_DIR)/.installed-$(CUDA_KIT_VERSION)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent demo-vae lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-exact-posteriors bench-sampler
+.PHONY: all setup venv build test demo demo-tasep demo-sampler demo-nis bench-nis demo-dcl bench-dcl demo-maxent bench-maxent demo-vae lint check-cuda clean bench bench-ising bench-tasep bench-bundle bench-posterior bench-oracle bench-exact-posteriors bench-head bench-sampler
 
 all: build
 
@@ -187,6 +187,26 @@ bench-oracle: $(BENCH_STAMP) demo
 	$(VENV)/bin/python -c "import re, sys; n = re.search(r'T ([0-9.]+), h ([0-9.]+) \\(', sys.argv[1]); \
 	  o = re.search(r'RMSE T ([0-9.]+), h ([0-9.]+)', sys.argv[2]); \
 	  print('network / oracle: T %.2fx, h %.2fx (target 1.1x)' % tuple(float(n[i]) / float(o[i]) for i in (1, 2)))" "$$net" "$$oracle"
+
+## bench-head: the demo network's head on exact sufficient statistics (benches/head_posteriors.py), fitted by L-BFGS, through fit-icnn and the report, SEEDS="1 2 3" at SCALE=fine (about 13 min a seed) or demo (about 9 min): what the network would give if its features were the Ising model's own
+ifeq ($(SCALE),demo)
+HEAD_FIT := --rows 32000 --iters 500
+else
+HEAD_FIT := --rows 16000 --iters 300
+endif
+bench-head: $(BENCH_STAMP) build
+	for s in $(SEEDS); do
+	  d=$(BENCH_DIR)/head-$(SCALE)/seed-$$s
+	  $(MAKE) --no-print-directory -f pipelines/ising-bti.mk SCALE=$(SCALE) SEED=$$s OUT=$$d BIN=$(BIN) Q=-q $$d/bundles.parquet
+	  $(VENV)/bin/python benches/head_posteriors.py $$d/ising.parquet $$d/bundles.parquet $$d/posteriors.parquet \
+	    $(HEAD_FIT) --seed $$s
+	  # the pipeline's own fit-icnn stage and settings, on these posteriors (-o: never remade)
+	  $(MAKE) --no-print-directory -B -f pipelines/ising-bti.mk SCALE=$(SCALE) SEED=$$s OUT=$$d BIN=$(BIN) Q=-q \
+	    -o $$d/ising.parquet -o $$d/bundles.parquet -o $$d/posteriors.parquet $$d/thermo.parquet
+	  $(BIN)/pk-report --data $$d/ising.parquet --posteriors $$d/posteriors.parquet --thermo $$d/thermo.parquet \
+	    --title "fit-icnn on the head over exact sufficient statistics, SCALE=$(SCALE), seed $$s" -o $$d/report.md -q
+	  echo "== seed $$s"; grep -E '^\| (posteriors: posterior-mean RMSE|T_c from|G_TT\(T)' $$d/report.md | cut -d'|' -f2,3
+	done
 
 ## demo: the Ising BTI pipeline (pipelines/ising-bti.mk, SCALE=demo) into out/demo/, report in out/demo/report.md
 demo: setup build
