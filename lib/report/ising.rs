@@ -140,7 +140,16 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
     if l <= MAP_MAX_L {
         out.push(map_check(l, j, k_bundle, &grid, &thermo));
     }
-    out.push(tc_check(tc_fisher, &res, l, j, k_bundle, &grid));
+    let own_contrast = fitted_contrast(&temps, &profile, tc_fisher);
+    out.push(tc_check(
+        tc_fisher,
+        own_contrast,
+        &res,
+        l,
+        j,
+        k_bundle,
+        &grid,
+    ));
     let (below, above) = grad_h_jump(&grid, &thermo, tc);
     out.push(Check::new(
         "∂log Z/∂h jumps across h = 0 below T_c",
@@ -178,6 +187,22 @@ pub fn interior(rows: usize) -> std::ops::Range<usize> {
     } else {
         0..rows
     }
+}
+
+/// How far the fitted G_TT's own peak stands out: its largest value over
+/// the interior rows against its largest value outside ±10% of `reading`
+/// (None when no interior row lies outside). The resolution bound is the
+/// same ratio for the exact profile; a fitted one near 1 is a plateau,
+/// whose maximum any small error can move.
+pub fn fitted_contrast(temps: &[f64], profile: &[f64], reading: f64) -> Option<f64> {
+    let inner = interior(temps.len());
+    let rows = || inner.clone().map(|r| (temps[r], profile[r]));
+    let top = rows().map(|(_, g)| g).fold(f64::NEG_INFINITY, f64::max);
+    let outside = rows()
+        .filter(|(t, _)| (t - reading).abs() > 0.1 * reading)
+        .map(|(_, g)| g)
+        .fold(f64::NEG_INFINITY, f64::max);
+    (outside > 0.0).then(|| top / outside)
 }
 
 /// T_c estimate: the peak of G_TT along h = 0 away from the T edges of the
@@ -404,11 +429,22 @@ const SUGGESTED_CONTRAST: f64 = 1.4;
 /// T_c from the G_TT peak: graded (within 5% of the exact peak at this L and
 /// of Onsager's T_c) where the settings can resolve it, else information
 /// naming settings that could.
-fn tc_check(tc_fisher: f64, res: &Resolvability, l: usize, j: f64, k: usize, grid: &Grid) -> Check {
+fn tc_check(
+    tc_fisher: f64,
+    own_contrast: Option<f64>,
+    res: &Resolvability,
+    l: usize,
+    j: f64,
+    k: usize,
+    grid: &Grid,
+) -> Check {
     let tc = critical_temperature(j);
     let (rel, rel_peak) = ((tc_fisher - tc) / tc, (tc_fisher - res.peak_t) / res.peak_t);
+    let own = own_contrast.map_or(String::new(), |c| {
+        format!("; the fitted G_TT peaks {c:.2}× above its largest value outside ±10% of it")
+    });
     let value = format!(
-        "{tc_fisher:.3} ({:+.1}% from Onsager, {:+.1}% from the exact L = {l} peak {:.3})",
+        "{tc_fisher:.3} ({:+.1}% from Onsager, {:+.1}% from the exact L = {l} peak {:.3}){own}",
         100.0 * rel,
         100.0 * rel_peak,
         res.peak_t
@@ -594,6 +630,25 @@ mod tests {
         let inner = interior(g.len());
         let t = peak(&temps[inner.clone()], &g[inner]);
         assert!((t - 2.3).abs() < 0.05, "{t}");
+    }
+
+    #[test]
+    fn fitted_contrast_compares_the_peak_with_its_surroundings() {
+        // rows at T = 1..=12; the 2 rows at each edge never count
+        let temps: Vec<f64> = (1..=12).map(f64::from).collect();
+        let mut profile = vec![1000.0; 12];
+        profile[2..10].copy_from_slice(&[10.0, 12.0, 20.0, 30.0, 25.0, 15.0, 11.0, 10.0]);
+        // ±10% of 6 holds only T = 6; the largest value outside is 25 at T = 7
+        let c = fitted_contrast(&temps, &profile, 6.0).unwrap();
+        assert!((c - 30.0 / 25.0).abs() < 1e-12, "{c}");
+        // a plateau has contrast 1, wherever its maximum happens to fall
+        profile[2..10].fill(44.0);
+        assert_eq!(fitted_contrast(&temps, &profile, 6.0), Some(1.0));
+        // nothing outside the window: no contrast to report
+        assert_eq!(
+            fitted_contrast(&[5.0, 5.2, 5.4], &[1.0, 2.0, 1.0], 5.2),
+            None
+        );
     }
 
     #[test]
