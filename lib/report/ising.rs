@@ -198,11 +198,19 @@ pub fn fitted_contrast(temps: &[f64], profile: &[f64], reading: f64) -> Option<f
     let inner = interior(temps.len());
     let rows = || inner.clone().map(|r| (temps[r], profile[r]));
     let top = rows().map(|(_, g)| g).fold(f64::NEG_INFINITY, f64::max);
-    let outside = rows()
-        .filter(|(t, _)| (t - reading).abs() > 0.1 * reading)
+    largest_outside(rows(), reading)
+        .filter(|&o| o > 0.0)
+        .map(|o| top / o)
+}
+
+/// The largest value among `(T, value)` points more than 10% away from
+/// `centre` in T (None when there are none): the shoulders a peak at
+/// `centre` must stand above.
+fn largest_outside(points: impl Iterator<Item = (f64, f64)>, centre: f64) -> Option<f64> {
+    points
+        .filter(|(t, _)| (t - centre).abs() > 0.1 * centre)
         .map(|(_, g)| g)
-        .fold(f64::NEG_INFINITY, f64::max);
-    (outside > 0.0).then(|| top / outside)
+        .reduce(f64::max)
 }
 
 /// T_c estimate: the peak of G_TT along h = 0 away from the T edges of the
@@ -263,12 +271,10 @@ pub fn resolvability(l: usize, j: f64, k_bundle: usize, grid: &Grid) -> Resolvab
     let i = (0..exact.len())
         .max_by(|&a, &b| exact[a].total_cmp(&exact[b]))
         .unwrap_or(0);
-    let resolved_outside = temps
-        .iter()
-        .zip(&exact)
-        .filter(|(t, _)| (**t - tc).abs() > 0.1 * tc)
-        .map(|(_, g)| resolved(*g))
-        .reduce(f64::max);
+    let resolved_outside = largest_outside(
+        temps.iter().zip(&exact).map(|(&t, &g)| (t, resolved(g))),
+        tc,
+    );
     Resolvability {
         peak_t: temps[i],
         exact_peak: exact[i],
