@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from scipy.optimize import minimize
 
 from exact_posteriors import kaufman_ln_z
-from posteriors_io import IsingBundles, write_posteriors
+from posteriors_io import IsingBundles, require_files, write_posteriors
 
 
 def knot_basis(n, knot, controls, shift, kernel):
@@ -127,6 +127,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
 
+    require_files(a.data, a.bundles)
     kind = (pq.read_schema(a.data).metadata or {}).get(b"phasekit.kind")
     if kind != b"microstates":
         sys.exit(f"{a.data}: not a phasekit microstates file (gen-ising's output)")

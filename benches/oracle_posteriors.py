@@ -22,7 +22,7 @@ import argparse
 import numpy as np
 from scipy.spatial import cKDTree
 
-from posteriors_io import IsingBundles, write_posteriors
+from posteriors_io import IsingBundles, require_files, write_posteriors
 
 
 def main() -> None:
@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32, help="training bundles averaged per query")
     a = ap.parse_args()
 
+    require_files(a.data, a.bundles)
     ib = IsingBundles(a.data, a.bundles)
     rng = np.random.default_rng(0)
     train = np.where(ib.split == "train")[0]

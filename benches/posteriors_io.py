@@ -40,6 +40,13 @@ def write_posteriors(path, meta, bundle_id, split, t, h, post):
     os.replace(tmp, path)
 
 
+def require_files(*paths):
+    """Stop with one line naming the first input that is not a file."""
+    for path in paths:
+        if not os.path.isfile(path):
+            raise SystemExit(f"{path}: no such file")
+
+
 class IsingBundles:
     """An Ising samples file (gen-ising) and its bundles file (bundle-knn), as
     the benches that write stand-in posteriors read them."""
