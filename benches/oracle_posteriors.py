@@ -22,7 +22,7 @@ import argparse
 import numpy as np
 from scipy.spatial import cKDTree
 
-from posteriors_io import IsingBundles, require_files, write_posteriors
+from posteriors_io import IsingBundles, write_posteriors
 
 
 def main() -> None:
@@ -34,7 +34,6 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32, help="training bundles averaged per query")
     a = ap.parse_args()
 
-    require_files(a.data, a.bundles)
     ib = IsingBundles(a.data, a.bundles)
     rng = np.random.default_rng(0)
     train = np.where(ib.split == "train")[0]
@@ -60,10 +59,7 @@ def main() -> None:
     meta = ib.posteriors_meta("benches/oracle_posteriors.py", args)
     b = ib.table.take(keep)
     write_posteriors(a.out, meta, b["bundle_id"], b["split"], b["T"], b["h"], post)
-    test = ib.split[keep] == "test"
-    (t0, t1) = ib.t_box
-    mean_t = (post.reshape(-1, ib.gh, ib.gw).sum(2) * (t0 + ib.ct * (t1 - t0))).sum(1)
-    rmse = np.sqrt(((mean_t - b["T"].to_numpy())[test] ** 2).mean())
+    rmse = ib.rmse_t(post, keep)
     print(f"oracle posteriors: {len(keep)} bundles, test posterior-mean RMSE T {rmse:.3f} -> {a.out}")
 
 

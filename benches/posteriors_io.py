@@ -40,11 +40,13 @@ def write_posteriors(path, meta, bundle_id, split, t, h, post):
     os.replace(tmp, path)
 
 
-def require_files(*paths):
-    """Stop with one line naming the first input that is not a file."""
-    for path in paths:
-        if not os.path.isfile(path):
-            raise SystemExit(f"{path}: no such file")
+def require_kind(path, kind):
+    """Stop with one line naming `path` unless it is a phasekit file of `kind`."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no such file")
+    found = (pq.read_schema(path).metadata or {}).get(b"phasekit.kind")
+    if found != kind:
+        raise SystemExit(f"{path}: not a phasekit {kind.decode()} file")
 
 
 class IsingBundles:
@@ -52,6 +54,8 @@ class IsingBundles:
     the benches that write stand-in posteriors read them."""
 
     def __init__(self, data, bundles):
+        require_kind(data, b"microstates")
+        require_kind(bundles, b"bundles")
         d = pq.read_table(data, columns=["T", "h", "energy", "magnetization"])
         self.t, self.h = d["T"].to_numpy(), d["h"].to_numpy()
         self.m = d["magnetization"].to_numpy()
@@ -63,6 +67,7 @@ class IsingBundles:
         self.t_box, self.h_box = grid["bounds"]["T"], grid["bounds"]["h"]
         self.gh, self.gw = grid["shape"]
         self.sigma = grid["sigma"]
+        self.state_shape = json.loads(self.meta[b"phasekit.state_shape"])
         self.members = np.stack(self.table["members"].to_numpy(zero_copy_only=False)).astype(np.int64)
         self.split = np.array(self.table["split"].to_pylist())
         # cell centres and sample parameters in unit-box coordinates
@@ -79,6 +84,15 @@ class IsingBundles:
         the members' separable Gaussians."""
         wt, wh = axis_gaussians(self.ct, self.ut[ids], self.sigma), axis_gaussians(self.ch, self.uh[ids], self.sigma)
         return np.einsum("nki,nkj->nij", wt, wh) / ids.shape[1]
+
+    def rmse_t(self, post, rows):
+        """Posterior-mean RMSE in T over the test bundles among `rows`, whose
+        posteriors [len(rows), gh·gw] are `post`."""
+        (t0, t1) = self.t_box
+        mean_t = post.reshape(-1, self.gh, self.gw).sum(2) @ (t0 + self.ct * (t1 - t0))
+        centre = self.table["T"].to_numpy()[rows]
+        test = self.split[rows] == "test"
+        return np.sqrt(((mean_t - centre)[test] ** 2).mean())
 
     def posteriors_meta(self, tool, args):
         """The bundles file's footer made a posteriors file's, with provenance."""
