@@ -101,6 +101,19 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
         "mean over samples with |h| < 0.02; 4 SE",
     ));
 
+    // below T_c a stuck chain is a whole magnetized sector; above, noise
+    for (name, below) in [("T < T_c", true), ("T > T_c", false)] {
+        let keep: Vec<usize> = (0..t.len()).filter(|&i| (t[i] < tc) == below).collect();
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        out.push(spin_flip_check(
+            name,
+            &pick(&t),
+            &pick(&h),
+            &pick(&m),
+            l * l,
+        ));
+    }
+
     out.push(posterior_check(&inputs.posteriors)?);
 
     let (grid, thermo) = thermo::load(&inputs.thermo)?;
@@ -171,6 +184,72 @@ pub fn checks(inputs: &Inputs) -> Result<(Vec<Check>, Vec<String>)> {
             .join(", ")
     ));
     Ok((out, notes))
+}
+
+/// Samples magnetized against their field: the count, what Boltzmann
+/// sampling expects and its standard deviation. A state s and its flip −s
+/// differ only in the field term, so P(s)/P(−s) = exp(2βhM) exactly and,
+/// given |M|, a sample lies against the field with probability
+/// q = 1/(1 + exp(2β|hM|)). Chains stuck in the wrong sector (single-spin
+/// flips from a random start below T_c) show up as an excess. Samples with
+/// h = 0 or M = 0 have no side and are left out.
+pub fn spin_flip_balance(t: &[f64], h: &[f64], m: &[f64], sites: usize) -> (f64, f64, f64) {
+    let (mut observed, mut expected, mut var) = (0.0, 0.0, 0.0);
+    for i in 0..t.len() {
+        if h[i] == 0.0 || m[i] == 0.0 {
+            continue;
+        }
+        let x = 2.0 * (h[i] * m[i]).abs() * sites as f64 / t[i];
+        let q = 1.0 / (1.0 + x.exp());
+        observed += f64::from(u8::from(h[i].signum() != m[i].signum()));
+        expected += q;
+        var += q * (1.0 - q);
+    }
+    (observed, expected, var.sqrt())
+}
+
+/// Below this many expected samples against the field the count is too
+/// small for a normal approximation, and the Poisson tail grades it.
+const MIN_EXPECTED_NORMAL: f64 = 5.0;
+
+/// One-sided probability of a 4 SD excess under a normal law.
+const FOUR_SD_TAIL: f64 = 3.17e-5;
+
+/// P(X ≥ k) for X ~ Poisson(λ). For k ≥ λ + 1 it bounds the same tail of
+/// a sum of independent Bernoulli variables of mean λ from above
+/// (Anderson & Samuels 1967), so a test on it is conservative.
+pub fn poisson_upper_tail(k: u64, lambda: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    // the first term, e^{−λ} λ^k / k!, in logarithms; then the terms fall
+    let ln_term = -lambda + k as f64 * lambda.ln() - (1..=k).map(|i| (i as f64).ln()).sum::<f64>();
+    let (mut term, mut sum, mut i) = (ln_term.exp(), 0.0, k);
+    while term > sum * 1e-17 && term > 0.0 {
+        sum += term;
+        i += 1;
+        term *= lambda / i as f64;
+    }
+    sum.min(1.0)
+}
+
+fn spin_flip_check(name: &str, t: &[f64], h: &[f64], m: &[f64], sites: usize) -> Check {
+    let (observed, expected, sd) = spin_flip_balance(t, h, m, sites);
+    let (value, pass) = if expected >= MIN_EXPECTED_NORMAL {
+        let z = (observed - expected) / sd;
+        (format!("z = {z:+.2}"), z.abs() < 4.0)
+    } else {
+        let tail = poisson_upper_tail(observed as u64, expected);
+        (format!("P(≥ that) ≤ {tail:.1e}"), tail > FOUR_SD_TAIL)
+    };
+    Check::new(
+        &format!("data: samples magnetized against the field, {name}"),
+        format!("{observed:.0} of {} ({value})", t.len()),
+        format!("{expected:.1} ± {sd:.1} (Boltzmann: P(s)/P(−s) = exp(2βhM))"),
+        Some(pass),
+        "each sample counts with probability 1/(1 + exp(2β|hM|)) given its |M|; an excess means \
+         chains stuck in the sector against the field; 4 SD (a Poisson tail below 5 expected)",
+    )
 }
 
 /// Grid rows at either end of the T range that the T_c reading leaves out:
@@ -498,7 +577,8 @@ pub fn suggest_settings(l: usize, j: f64, k: usize, grid: &Grid) -> String {
                     if c >= SUGGESTED_CONTRAST {
                         return format!(
                             "L = {ls}, --grid {}x{}, --sigma {sigma} would give {c:.2} \
-                             (SCALE=fine in pipelines/ising-bti.mk: L = 16, 64x64, σ = 0.005)",
+                             (SCALE=fine in pipelines/ising-bti.mk: L = 16, 64x64, σ = 0.005 \
+                             on T ∈ [1.5, 3.5] × h ∈ [−1, 1])",
                             g.shape[0], g.shape[1]
                         );
                     }
@@ -623,6 +703,88 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn spin_flip_balance_passes_boltzmann_samples_and_flags_stuck_chains() {
+        use rand::{Rng, SeedableRng};
+        // exact magnetization distribution of a 4×4 periodic lattice at
+        // T = 1.5: zero-field weight of each M, times exp(βhM) per sample
+        let (l, t) = (4usize, 1.5);
+        let n = l * l;
+        let mut g = vec![0.0; n + 1];
+        for c in 0..(1u32 << n) {
+            let s = |x: usize, y: usize| if c >> (y * l + x) & 1 == 1 { 1.0 } else { -1.0 };
+            let mut bonds = 0.0;
+            for y in 0..l {
+                for x in 0..l {
+                    bonds += s(x, y) * (s((x + 1) % l, y) + s(x, (y + 1) % l));
+                }
+            }
+            g[c.count_ones() as usize] += ((bonds - 2.0 * n as f64) / t).exp();
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng, stuck: f64| {
+            let (mut ts, mut hs, mut ms) = (vec![], vec![], vec![]);
+            for _ in 0..4000 {
+                let h: f64 = rng.random_range(-0.3..0.3);
+                let w: Vec<f64> = (0..=n)
+                    .map(|k| g[k] * ((2.0 * k as f64 - n as f64) * h / t).exp())
+                    .collect();
+                let mut u = rng.random::<f64>() * w.iter().sum::<f64>();
+                let k = w
+                    .iter()
+                    .position(|&x| {
+                        u -= x;
+                        u <= 0.0
+                    })
+                    .unwrap_or(n);
+                let mut m = (2.0 * k as f64 - n as f64) / n as f64;
+                // a stuck chain keeps the sector it started in, whatever h
+                if rng.random::<f64>() < stuck {
+                    m = if rng.random::<bool>() {
+                        m.abs()
+                    } else {
+                        -m.abs()
+                    };
+                }
+                ts.push(t);
+                hs.push(h);
+                ms.push(m);
+            }
+            (ts, hs, ms)
+        };
+        let z = |(ts, hs, ms): (Vec<f64>, Vec<f64>, Vec<f64>)| {
+            let (o, e, sd) = spin_flip_balance(&ts, &hs, &ms, n);
+            assert!(e > 50.0, "{e}");
+            (o - e) / sd
+        };
+        for _ in 0..3 {
+            let fair = z(draw(&mut rng, 0.0));
+            assert!(fair.abs() < 4.0, "Boltzmann samples: z = {fair}");
+        }
+        let stuck = z(draw(&mut rng, 0.2));
+        assert!(stuck > 4.0, "a fifth stuck at random: z = {stuck}");
+        // few expected: the Poisson tail, against its direct sum
+        let direct = |k: u64, l: f64| {
+            1.0 - (0..k)
+                .map(|i| {
+                    (-l + i as f64 * l.ln() - (1..=i).map(|j| (j as f64).ln()).sum::<f64>()).exp()
+                })
+                .sum::<f64>()
+        };
+        for (k, l) in [(0, 1.4), (1, 1.4), (3, 1.4), (6, 2.0)] {
+            let (a, b) = (poisson_upper_tail(k, l), direct(k, l));
+            assert!((a - b).abs() < 1e-12, "{k} {l}: {a} vs {b}");
+        }
+        // 19 against 1.4 expected (the demo's Metropolis data below T_c)
+        assert!(poisson_upper_tail(19, 1.4) < 1e-12);
+        assert!(poisson_upper_tail(5, 1.4) > FOUR_SD_TAIL);
+        // no side to be on: h = 0 or M = 0 are left out
+        assert_eq!(
+            spin_flip_balance(&[2.0; 2], &[0.0, 0.1], &[0.5, 0.0], 16).1,
+            0.0
+        );
     }
 
     #[test]
