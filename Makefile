@@ -144,10 +144,15 @@ ifeq ($(SCALE),demo)
 EXACT_GEN  := --n 80000 --L 32 --sweeps 200 --algorithm sw
 EXACT_GRID := --grid 32x32 --sigma 0.02
 EXACT_ICNN := --steps 2000
+EXACT_T    := 1:5
+EXACT_H    := -2:2
 else
-EXACT_GEN  := --n 160000 --L 16 --sweeps 1000 --algorithm metropolis
+# SCALE=fine's box about the critical point (pipelines/ising-bti.mk)
+EXACT_GEN  := --n 160000 --L 16 --sweeps 100 --algorithm sw
 EXACT_GRID := --grid 64x64 --sigma 0.005
 EXACT_ICNN := --steps 3000
+EXACT_T    := 1.5:3.5
+EXACT_H    := -1:1
 endif
 EXACT_DIR := $(BENCH_DIR)/exact-posteriors$(if $(filter demo,$(SCALE)),-demo)
 SEEDS     ?= 1 2 3
@@ -156,9 +161,10 @@ bench-exact-posteriors: $(BENCH_STAMP) build
 	for s in $(SEEDS); do
 	  d=$(EXACT_DIR)/seed-$$s
 	  mkdir -p $$d
-	  [ -f $$d/ising.parquet ] || $(BIN)/gen-ising $(EXACT_GEN) --T 1:5 --h=0 --seed $$s -o $$d/ising.parquet -q
+	  [ -f $$d/ising.parquet ] || $(BIN)/gen-ising $(EXACT_GEN) --T $(EXACT_T) --h=0 \
+	    --seed $$s -o $$d/ising.parquet -q
 	  $(VENV)/bin/python benches/exact_posteriors.py $$d/ising.parquet $$d/posteriors.parquet \
-	    $(EXACT_GRID) --k 4 --seed $$s
+	    $(EXACT_GRID) --T $(EXACT_T) --h=$(EXACT_H) --k 4 --seed $$s
 	  # the pipeline's free-energy stage and settings at that scale, on these posteriors
 	  $(BIN)/fit-icnn --posteriors $$d/posteriors.parquet $(EXACT_ICNN) --layers 5 --hidden 64 --lr 1e-2 \
 	    --ensemble 4 --seed $$s --out-model $$d/free_energy.onnx --out-thermo $$d/thermo.parquet -q
