@@ -237,16 +237,19 @@ fn spin_flip_check(name: &str, t: &[f64], h: &[f64], m: &[f64], sites: usize) ->
     let (observed, expected, sd) = spin_flip_balance(t, h, m, sites);
     let (value, pass) = if expected >= MIN_EXPECTED_NORMAL {
         let z = (observed - expected) / sd;
-        (format!("z = {z:+.2}"), z.abs() < 4.0)
+        (format!("z = {z:+.2}"), Some(z.abs() < 4.0))
+    } else if expected == 0.0 && observed == 0.0 {
+        // a zero-field dataset: no sample has a side, nothing to test
+        ("no sample in a field".into(), None)
     } else {
         let tail = poisson_upper_tail(observed as u64, expected);
-        (format!("P(≥ that) ≤ {tail:.1e}"), tail > FOUR_SD_TAIL)
+        (format!("P(≥ that) ≤ {tail:.1e}"), Some(tail > FOUR_SD_TAIL))
     };
     Check::new(
         &format!("data: samples magnetized against the field, {name}"),
         format!("{observed:.0} of {} ({value})", t.len()),
         format!("{expected:.1} ± {sd:.1} (Boltzmann: P(s)/P(−s) = exp(2βhM))"),
-        Some(pass),
+        pass,
         "each sample counts with probability 1/(1 + exp(2β|hM|)) given its |M|; an excess means \
          chains stuck in the sector against the field; 4 SD (a Poisson tail below 5 expected)",
     )
@@ -780,11 +783,18 @@ mod tests {
         // 19 against 1.4 expected (the demo's Metropolis data below T_c)
         assert!(poisson_upper_tail(19, 1.4) < 1e-12);
         assert!(poisson_upper_tail(5, 1.4) > FOUR_SD_TAIL);
-        // no side to be on: h = 0 or M = 0 are left out
+        // no side to be on: h = 0 or M = 0 are left out, and a zero-field
+        // dataset gets no grade; one sample deep against the field fails
         assert_eq!(
             spin_flip_balance(&[2.0; 2], &[0.0, 0.1], &[0.5, 0.0], 16).1,
             0.0
         );
+        assert_eq!(
+            spin_flip_check("x", &[2.0; 2], &[0.0; 2], &[0.5, -0.5], 16).pass,
+            None
+        );
+        let deep = spin_flip_check("x", &[2.0, 2.0], &[0.0, 0.5], &[0.5, -0.9], 256);
+        assert_eq!(deep.pass, Some(false), "{}", deep.value);
     }
 
     #[test]
