@@ -125,6 +125,23 @@ fn summarise(
 
 /// Exhaustive enumeration of an lx×ly periodic lattice (lx·ly ≤ 24).
 pub fn brute_force(lx: usize, ly: usize, t: f64, h: f64, j: f64) -> WithField {
+    let (ln_scale, [w, we, we2]) = by_magnetization(lx, ly, t, h, j);
+    summarise(lx * ly, t, ln_scale, &w, &we, &we2)
+}
+
+/// Exact distribution of the magnetization M = 2i − N of an lx×ly periodic
+/// lattice (lx·ly ≤ 24) by enumeration: P(M) at index i, the number of up
+/// spins.
+pub fn magnetization_distribution(lx: usize, ly: usize, t: f64, h: f64, j: f64) -> Vec<f64> {
+    let (_, [w, _, _]) = by_magnetization(lx, ly, t, h, j);
+    let z: f64 = w.iter().sum();
+    w.iter().map(|x| x / z).collect()
+}
+
+/// Boltzmann weight, and weight times E and E², summed over states by
+/// their number of up spins, each relative to exp(ln_scale) (returned
+/// first), the weight of the lowest possible energy.
+fn by_magnetization(lx: usize, ly: usize, t: f64, h: f64, j: f64) -> (f64, [Vec<f64>; 3]) {
     let n = lx * ly;
     assert!(n <= 24, "brute force is for tiny lattices");
     let beta = 1.0 / t;
@@ -161,7 +178,7 @@ pub fn brute_force(lx: usize, ly: usize, t: f64, h: f64, j: f64) -> WithField {
         we[i] += wt * e;
         we2[i] += wt * e * e;
     }
-    summarise(n, t, -beta * e_min, &w, &we, &we2)
+    (-beta * e_min, [w, we, we2])
 }
 
 /// Exact results with a field for an L×L periodic lattice, L ≤ 10, by a
